@@ -1,0 +1,33 @@
+"""Packaging for PyROS, the robotic observatory control software."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="pyros",
+    version="0.1.0",
+    description="Robotic observatory control over ZeroMQ Majordomo microservices",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pyros", "pyros.*", "servers", "servers.*", "devices", "devices.*", "webui", "webui.*"]),
+    include_package_data=True,
+    package_data={"pyros": ["py.typed"]},
+    install_requires=[
+        "pyzmq>=25.1",
+        "msgpack>=1.0.5",
+        "click>=8.1",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7.4",
+            "pytest-timeout>=2.2",
+            "hypothesis>=6.80",
+            "majortomo>=0.2.0",
+        ],
+    },
+    entry_points={"console_scripts": ["pyros=pyros.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "Topic :: Scientific/Engineering :: Astronomy",
+    ],
+)
