@@ -1,0 +1,127 @@
+"""The broker process: a thin pyzmq shell around :class:`pyros.mdp.broker_core.BrokerCore`.
+
+Run it with ``pyros broker --bind tcp://127.0.0.1:5555`` or
+``python -m servers.broker --bind ...``. It binds one ROUTER socket for clients
+and workers, drains every ready message per poll, feeds the core, sends what the
+core returns and calls the core's timer when due. SIGINT and SIGTERM stop it
+cleanly: workers are told DISCONNECT and the socket is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from typing import Callable
+
+import zmq
+
+from pyros.mdp.broker_core import BrokerCore, BrokerSettings
+
+log = logging.getLogger(__name__)
+
+DRAIN_LIMIT = 4096
+"""Most messages handled per poll before timers are checked again."""
+
+
+class BrokerServer:
+    """Own the ROUTER socket and run the core.
+
+    Args:
+        bind: Endpoints to bind, e.g. ``["tcp://127.0.0.1:5555"]``.
+        settings: Broker settings (heartbeats, timeouts, queues).
+        context: ZeroMQ context to use (a new one by default).
+        clock: Monotonic clock (injectable for tests).
+    """
+
+    def __init__(self, bind: list[str] | str, settings: BrokerSettings | None = None,
+                 context: zmq.Context | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.endpoints = [bind] if isinstance(bind, str) else list(bind)
+        self.settings = settings or BrokerSettings()
+        self._own_context = context is None
+        self.context = context or zmq.Context()
+        self._clock = clock
+        self.core = BrokerCore(self.settings, now=clock())
+        self.socket = self.context.socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 100)
+        self.socket.setsockopt(zmq.RCVHWM, 0)
+        self.socket.setsockopt(zmq.SNDHWM, 0)
+        self.bound: list[str] = []
+        for endpoint in self.endpoints:
+            self.socket.bind(endpoint)
+            self.bound.append(self.socket.getsockopt_string(zmq.LAST_ENDPOINT))
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to stop (thread- and signal-safe)."""
+        self._stopping.set()
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+
+    def install_signal_handlers(self) -> None:
+        """Stop cleanly on SIGINT and SIGTERM (main thread only)."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def run(self) -> None:
+        """Serve until :meth:`stop` is called."""
+        sock = self.socket
+        core = self.core
+        clock = self._clock
+        recv = sock.recv_multipart
+        send = sock.send_multipart
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        noblock = zmq.NOBLOCK
+        again = zmq.Again
+        log.info("broker serving on %s", ", ".join(self.bound))
+        try:
+            while not self._stopping.is_set():
+                now = clock()
+                timeout = max(0.0, core.next_tick - now)
+                poller.poll(timeout * 1000.0)
+                for _ in range(DRAIN_LIMIT):
+                    try:
+                        frames = recv(noblock)
+                    except again:
+                        break
+                    for out in core.handle(frames, clock()):
+                        send(out)
+                now = clock()
+                if now >= core.next_tick:
+                    for out in core.tick(now):
+                        send(out)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        for out in self.core.shutdown():
+            try:
+                self.socket.send_multipart(out, zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+        self.socket.close()
+        self._wake_r.close()
+        self._wake_w.close()
+        if self._own_context:
+            self.context.term()
+        log.info("broker stopped; drops: %s", dict(self.core.drops))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for ``python -m servers.broker`` (same options as ``pyros broker``)."""
+    from pyros.cli import broker_command
+
+    broker_command.main(args=argv, prog_name="python -m servers.broker")
+
+
+if __name__ == "__main__":
+    main()
