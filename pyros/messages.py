@@ -40,7 +40,7 @@ def unpack(data: bytes) -> Any:
     if len(data) > MAX_BODY_BYTES:
         raise MessageError(f"body of {len(data)} bytes exceeds the {MAX_BODY_BYTES}-byte limit")
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True, max_buffer_size=MAX_BODY_BYTES)
+        return msgpack.unpackb(data, raw=False, strict_map_key=True)
     except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
         raise MessageError(f"body is not valid msgpack: {exc}") from None
 
