@@ -23,6 +23,7 @@ setup(
             "pytest-timeout>=2.2",
             "hypothesis>=6.80",
             "majortomo>=0.2.0",
+            "six>=1.16",  # imported by majortomo, which does not declare it
         ],
     },
     entry_points={"console_scripts": ["pyros=pyros.cli:main"]},
