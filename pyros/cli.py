@@ -1,41 +1,377 @@
-"""The ``pyros`` command line (also ``python -m pyros``)."""
+"""The ``pyros`` command line (also ``python -m pyros``).
+
+Exit status: 0 success; 1 the command ran and failed (``CommandError``, or a
+long operation that ended without success); 2 usage error; 3 transport failure
+(timeout, service unavailable, retries exhausted); 4 configuration error.
+With ``--json`` every client command prints one JSON document:
+``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"type", "message"}}``.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any, NoReturn
 
 import click
 
-from pyros.mdp.broker_core import BrokerSettings
+from pyros.clock import Clock
+from pyros.config import Config, config_to_toml, load_config
+from pyros.errors import CommandError, ConfigError, TransportError
+
+EXIT_COMMAND_FAILED = 1
+EXIT_TRANSPORT = 3
+EXIT_CONFIG = 4
 
 
-@click.group()
-def main() -> None:
-    """PyROS observatory control."""
+class _State:
+    """Options shared by every subcommand."""
+
+    def __init__(self, config_path: str | None, overrides: dict[str, Any]) -> None:
+        self.config_path = config_path
+        self.overrides = overrides
+        self._config: Config | None = None
+
+    def config(self, more: dict[str, Any] | None = None) -> Config:
+        """Load the configuration once (file < env < flags); exit 4 on error."""
+        if self._config is None or more:
+            try:
+                self._config = load_config(self.config_path, overrides={**self.overrides, **(more or {})})
+            except ConfigError as exc:
+                click.echo(f"configuration error: {exc}", err=True)
+                sys.exit(EXIT_CONFIG)
+        return self._config
+
+
+def _fail(as_json: bool, status: int, error_type: str, message: str) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": {"type": error_type, "message": message}}))
+    else:
+        click.echo(f"error: {error_type}: {message}", err=True)
+    sys.exit(status)
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"ok": True, "data": data}, default=str))
+    elif isinstance(data, str):
+        click.echo(data)
+    else:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse ``name=value``; the value is read as JSON when it parses, else kept as text.
+
+    ``times=2`` gives an int, ``on=true`` a bool, ``ids=[1,2]`` a list, ``text=hello``
+    a string; quote to force a string: ``code='"007"'``.
+
+    Raises:
+        click.BadParameter: when there is no ``=`` or the name is empty.
+    """
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not of the form name=value")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name, value
+
+
+def _client_options(func: Any) -> Any:
+    for option in reversed([
+        click.option("--broker", "endpoint", help="Broker endpoint (default: broker.endpoint of the config)."),
+        click.option("--token", help="Access token sent with the request."),
+        click.option("--timeout", type=float, help="Seconds per attempt (default: client.timeout)."),
+        click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _client(state: _State, endpoint: str | None, token: str | None, timeout: float | None) -> Any:
+    from pyros.client import Client
+
+    config = state.config()
+    return Client(endpoint or config.broker.endpoint, timeout=timeout or config.client.timeout,
+                  retries=config.client.retries, token=token)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar="PYROS_CONFIG", type=click.Path(dir_okay=False),
+              help="Configuration file (default: $PYROS_CONFIG, else etc/pyros.toml).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a configuration value, e.g. --set broker.heartbeat_interval=1.0 (repeatable).")
+@click.version_option(package_name="pyros")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, settings: tuple[str, ...]) -> None:
+    """PyROS: robotic observatory control."""
+    overrides: dict[str, Any] = {}
+    for item in settings:
+        key, value = parse_assignment(item)
+        overrides[key] = value
+    ctx.obj = _State(config_path, overrides)
+
+
+# ---------------------------------------------------------------- broker
 
 
 @main.command("broker")
-@click.option("--bind", "binds", multiple=True, default=["tcp://127.0.0.1:5555"], show_default=True,
-              help="Endpoint to bind (repeatable).")
-@click.option("--heartbeat-interval", type=float, default=2.5, show_default=True, help="Seconds between heartbeats.")
-@click.option("--heartbeat-liveness", type=int, default=3, show_default=True,
-              help="Silent intervals before a worker is dead.")
-@click.option("--service-timeout", type=float, default=5.0, show_default=True,
-              help="Seconds a request waits for a service with no worker.")
-@click.option("--retry-cap", type=int, default=3, show_default=True,
-              help="Requeues of a request whose worker died before RetryExhausted.")
-@click.option("--max-queue", type=int, default=10_000, show_default=True, help="Most requests queued per service.")
+@click.option("--bind", "binds", multiple=True, help="Endpoint to bind (repeatable; default: broker.bind).")
+@click.option("--heartbeat-interval", type=float, help="Seconds between heartbeats.")
+@click.option("--heartbeat-liveness", type=int, help="Silent intervals before a worker is dead.")
+@click.option("--service-timeout", type=float, help="Seconds a request waits for a service with no worker.")
+@click.option("--retry-cap", type=int, help="Requeues of a request whose worker died before RetryExhausted.")
+@click.option("--max-queue", type=int, help="Most requests queued per service.")
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
-def broker_command(binds: tuple[str, ...], heartbeat_interval: float, heartbeat_liveness: int,
-                   service_timeout: float, retry_cap: int, max_queue: int, verbose: bool) -> None:
-    """Run the Majordomo broker in the foreground."""
+@click.pass_obj
+def broker_command(state: _State, binds: tuple[str, ...], heartbeat_interval: float | None,
+                   heartbeat_liveness: int | None, service_timeout: float | None, retry_cap: int | None,
+                   max_queue: int | None, verbose: bool) -> None:
+    """Run the Majordomo broker in the foreground (SIGINT/SIGTERM stop it)."""
+    from pyros.mdp.broker_core import BrokerSettings
     from servers.broker import BrokerServer
 
+    flags = {"heartbeat_interval": heartbeat_interval, "heartbeat_liveness": heartbeat_liveness,
+             "service_timeout": service_timeout, "retry_cap": retry_cap, "max_queue": max_queue}
+    config = state.config({f"broker.{k}": v for k, v in flags.items() if v is not None})
+    b = config.broker
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = BrokerSettings(heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness,
-                              service_timeout=service_timeout, retry_cap=retry_cap, max_queue=max_queue)
-    server = BrokerServer(list(binds), settings)
+    settings = BrokerSettings(heartbeat_interval=b.heartbeat_interval, heartbeat_liveness=b.heartbeat_liveness,
+                              service_timeout=b.service_timeout, retry_cap=b.retry_cap, max_queue=b.max_queue)
+    server = BrokerServer(list(binds) or [b.bind], settings)
     server.install_signal_handlers()
     click.echo(f"broker bound to {', '.join(server.bound)}", err=True)
     server.run()
+
+
+# ---------------------------------------------------------------- clients
+
+
+@main.command("call")
+@click.argument("service")
+@click.argument("cmd")
+@click.argument("assignments", nargs=-1)
+@click.option("--wait", is_flag=True, help="For a long command: start it, stream progress, print the outcome.")
+@_client_options
+@click.pass_obj
+def call_command(state: _State, service: str, cmd: str, assignments: tuple[str, ...], wait: bool,
+                 endpoint: str | None, token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Run CMD of SERVICE with arguments name=value (values read as JSON when they parse)."""
+    args = dict(parse_assignment(a) for a in assignments)
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            data = client.call(service, cmd, args)
+            if wait:
+                data = _wait(client, service, data, as_json)
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+    _print(data, as_json)
+    if wait and isinstance(data, dict) and data.get("success") is False:
+        sys.exit(EXIT_COMMAND_FAILED)
+
+
+def _wait(client: Any, service: str, started: Any, as_json: bool) -> Any:
+    """Follow a started operation on its instance until it is done; return its final session."""
+    if not (isinstance(started, dict) and isinstance(started.get("session"), str)
+            and isinstance(started.get("instance"), str)):
+        raise CommandError("NotAnOperation", f"the reply is not a session to wait for: {started!r}")
+    suffix = "." + started["instance"]
+    address = service if service.endswith(suffix) else service + suffix
+
+    def show(progress: dict[str, Any]) -> None:
+        if not as_json:
+            click.echo(f"[{progress.get('status', '?')}] {json.dumps(progress.get('data', {}), default=str)}",
+                       err=True)
+
+    while True:  # each wait is shorter than the client's timeout, so a quiet operation is no timeout
+        outcome = client.call(address, "wait", {"session": started["session"], "timeout": client.timeout / 2},
+                              progress=show)
+        if outcome.get("status") == "done":
+            return outcome
+
+
+@main.command("services")
+@_client_options
+@click.pass_obj
+def services_command(state: _State, endpoint: str | None, token: str | None, timeout: float | None,
+                     as_json: bool) -> None:
+    """List the services that have live workers, with their load."""
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            table = client.workers()
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+    if as_json:
+        _print(table, True)
+        return
+    if not table:
+        click.echo("no services")
+        return
+    click.echo(f"{'service':<40} {'workers':>7} {'busy':>5} {'queued':>6}")
+    for name in sorted(table):
+        row = table[name]
+        click.echo(f"{name:<40} {row['workers']:>7} {row['busy']:>5} {row['queued']:>6}")
+
+
+@main.command("describe")
+@click.argument("service")
+@_client_options
+@click.pass_obj
+def describe_command(state: _State, service: str, endpoint: str | None, token: str | None, timeout: float | None,
+                     as_json: bool) -> None:
+    """Show the commands of SERVICE with their parameters and access levels."""
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            info = client.call(service, "describe")
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+    if as_json:
+        _print(info, True)
+        return
+    click.echo(f"{info['service']} {info.get('version', '')} (instance {info.get('instance', '?')})")
+    if info.get("doc"):
+        click.echo(f"  {info['doc'].splitlines()[0]}")
+    for name, spec in sorted(info.get("commands", {}).items()):
+        params = ", ".join(
+            f"{p['name']}: {p['type']}" + ("" if p.get("required") else f" = {p.get('default')!r}")
+            for p in spec.get("params", []))
+        kind = "operation" if spec.get("long") else "command"
+        click.echo(f"  {name}({params}) [{kind}, {spec.get('level')}]")
+        if spec.get("doc"):
+            click.echo(f"      {spec['doc'].splitlines()[0]}")
+
+
+# ---------------------------------------------------------------- config and clock
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+@click.pass_obj
+def config_show(state: _State, as_json: bool) -> None:
+    """Print the merged configuration (file < PYROS_* environment < --set)."""
+    config = state.config()
+    if as_json:
+        click.echo(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(config_to_toml(config), nl=False)
+
+
+@main.command("clock")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def clock_command(state: _State, as_json: bool) -> None:
+    """Print the observatory time as every process computes it from the configuration."""
+    clock = Clock.from_config(state.config().clock)
+    info = {"time": clock.now(), "iso": clock.isoformat(), "simulated": clock.is_simulated, "speed": clock.speed}
+    if as_json:
+        click.echo(json.dumps(info))
+    else:
+        click.echo(f"{info['iso']}  ({'simulated x%g' % clock.speed if clock.is_simulated else 'real UTC'})")
+
+
+# ---------------------------------------------------------------- serving
+
+
+@main.command("serve")
+@click.argument("class_path")
+@click.option("--name", help="Service name (default: the class's service_name).")
+@click.option("--instance", help="Instance name (default: <host>-<pid>).")
+@click.option("--slots", type=int, default=4, show_default=True, help="Concurrent requests per name.")
+@click.option("--arg", "arguments", multiple=True, metavar="NAME=VALUE", help="Keyword argument of the class.")
+@click.option("--broker", "endpoint", help="Broker endpoint (default: broker.endpoint).")
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_obj
+def serve_command(state: _State, class_path: str, name: str | None, instance: str | None, slots: int,
+                  arguments: tuple[str, ...], endpoint: str | None, verbose: bool) -> None:
+    """Serve CLASS_PATH ("module:Class", a pyros.service.Service) in the foreground."""
+    from pyros.clock import set_clock
+    from pyros.serve import ServiceHost, load_class
+    from pyros.service import AccessPolicy
+
+    config = state.config()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    set_clock(Clock.from_config(config.clock))
+    try:
+        cls = load_class(class_path)
+        service = cls(**dict(parse_assignment(a) for a in arguments))
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="CLASS_PATH") from None
+    host = ServiceHost(service, endpoint or config.broker.endpoint, instance=instance, service_name=name,
+                       access=AccessPolicy(config.access.tokens, config.access.default_level), slots=slots,
+                       heartbeat_interval=config.broker.heartbeat_interval,
+                       heartbeat_liveness=config.broker.heartbeat_liveness)
+    click.echo(f"serving {', '.join(host.names)} via {endpoint or config.broker.endpoint}", err=True)
+    host.run()
+
+
+@main.command("run")
+@click.option("--host", "host_name", default="control", show_default=True, help="Host section of the config.")
+@click.pass_obj
+def run_command(state: _State, host_name: str) -> None:
+    """Start the broker and this host's services in the foreground; Ctrl-C stops them all.
+
+    Until the supervisor exists this is a plain launcher: it starts each process
+    once and stops everything when one of them exits.
+    """
+    config = state.config()
+    env = dict(os.environ)
+    if config.clock.mode == "simulated" and config.clock.anchor is None:
+        env["PYROS_CLOCK__ANCHOR"] = repr(time.time())  # every child computes the same simulated time
+    if state.config_path:
+        env["PYROS_CONFIG"] = state.config_path
+    sets = [arg for key, value in state.overrides.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+    base = [sys.executable, "-m", "pyros", *sets]
+    commands = [("broker", [*base, "broker"])]
+    host = config.hosts.get(host_name)
+    if host is None:
+        click.echo(f"warning: no [hosts.{host_name}] in the configuration: starting the broker only", err=True)
+    else:
+        for name, svc in host.services.items():
+            argv = [*base, "serve", svc.class_, "--name", name]
+            if svc.instance:
+                argv += ["--instance", svc.instance]
+            for key, value in svc.args.items():
+                argv += ["--arg", f"{key}={json.dumps(value)}"]
+            commands.append((name, argv))
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        for label, argv in commands:
+            procs.append((label, subprocess.Popen(argv, env=env)))
+            click.echo(f"started {label} (pid {procs[-1][1].pid})", err=True)
+        while not stop.wait(0.2):
+            ended = [(label, p.returncode) for label, p in procs if p.poll() is not None]
+            if ended:
+                click.echo(f"{ended[0][0]} exited with status {ended[0][1]}; stopping", err=True)
+                break
+    finally:
+        for _, proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for label, proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                click.echo(f"killed {label}", err=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import socket
 import threading
 import time
@@ -118,9 +119,9 @@ class BrokerServer:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point for ``python -m servers.broker`` (same options as ``pyros broker``)."""
-    from pyros.cli import broker_command
+    from pyros.cli import main as pyros_main
 
-    broker_command.main(args=argv, prog_name="python -m servers.broker")
+    pyros_main.main(args=["broker", *(sys.argv[1:] if argv is None else argv)], prog_name="python -m servers.broker")
 
 
 if __name__ == "__main__":
