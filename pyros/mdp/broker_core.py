@@ -374,8 +374,12 @@ class BrokerCore:
             return [worker.identity, c.W_WORKER_V2, c.V2_REQUEST, request.client, b"", *request.body]
         return [worker.identity, b"", c.W_WORKER_V1, c.V1_REQUEST, request.client, b"", *request.body]
 
-    def _remove(self, worker: _Worker, now: float) -> list[Message]:
-        """Forget a worker; requeue what it held at the head of its queue."""
+    def _remove(self, worker: _Worker, now: float, dispatch: bool = True) -> list[Message]:
+        """Forget a worker; requeue what it held at the head of its queue.
+
+        With ``dispatch`` false the requeued request is not handed out yet (the
+        caller dispatches once every dead worker is gone).
+        """
         del self.workers[worker.identity]
         service = worker.service
         service.workers -= 1
@@ -396,7 +400,8 @@ class BrokerCore:
             else:
                 self.counts["requeued"] += 1
                 service.requests.appendleft(request)
-                out.extend(self._dispatch(service))
+                if dispatch:
+                    out.extend(self._dispatch(service))
         return out
 
     def _dispatch(self, service: _Service) -> list[Message]:
@@ -421,9 +426,14 @@ class BrokerCore:
         """
         out: list[Message] = []
         expired = [w for w in self.workers.values() if w.expiry <= now]
-        for worker in expired:
-            self.counts["workers_expired"] += 1
-            out.extend(self._remove(worker, now))
+        if expired:
+            # Forget every dead worker before dispatching, so that a requeued request
+            # is never handed to another worker that is expiring in the same tick.
+            for worker in expired:
+                self.counts["workers_expired"] += 1
+                out.extend(self._remove(worker, now, dispatch=False))
+            for service in {id(w.service): w.service for w in expired}.values():
+                out.extend(self._dispatch(service))
         if now >= self._next_heartbeat:
             out.extend(self._heartbeat_frames(w) for w in self.workers.values())
             self._next_heartbeat = now + self.settings.heartbeat_interval
