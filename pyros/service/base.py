@@ -1,0 +1,34 @@
+"""The base class of services."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class Service:
+    """Base class of a PyROS service: a plain class whose commands are decorated methods.
+
+    Declare commands with :func:`~pyros.service.command` and long
+    operations with :func:`~pyros.service.operation`; serve the instance
+    with :class:`~pyros.service.ServiceRuntime`. ``ping``, ``describe``,
+    ``status``, ``wait``, ``abort`` and ``sessions`` come for free. The
+    class docstring is what ``describe`` shows.
+
+    ``__init__`` is free for authors (configuration keyword arguments).
+    Commands may be called concurrently from several threads: a service
+    protects its own state.
+
+    Attributes:
+        service_name: The MDP service name (the runtime may override it per
+            instance); the lower-cased class name when empty.
+        version: The service's version, shown by ``ping`` and ``describe``.
+    """
+
+    service_name: ClassVar[str] = ""
+    version: ClassVar[str] = "0.0.0"
+
+    def on_start(self) -> None:
+        """Acquire resources before the first request is served (hook; does nothing by default)."""
+
+    def on_stop(self) -> None:
+        """Release resources when the runtime closes (hook; does nothing by default)."""
