@@ -39,9 +39,14 @@ Message = list[Frame]
 MAX_SERVICE_NAME = 255
 """Longest service name accepted, in bytes."""
 
-_V1_READY, _V1_REPLY, _V1_HEARTBEAT, _V1_DISCONNECT = c.V1_READY, c.V1_REPLY, c.V1_HEARTBEAT, c.V1_DISCONNECT
-_V2_READY, _V2_PARTIAL, _V2_FINAL = c.V2_READY, c.V2_PARTIAL, c.V2_FINAL
+# Module-level names: the hot path avoids attribute lookups.
+_C1, _W1, _C2, _W2 = c.C_CLIENT_V1, c.W_WORKER_V1, c.C_CLIENT_V2, c.W_WORKER_V2
+_C2_REQUEST, _C2_PARTIAL, _C2_FINAL = c.C2_REQUEST, c.C2_PARTIAL, c.C2_FINAL
+_V1_READY, _V1_REQUEST, _V1_REPLY, _V1_HEARTBEAT, _V1_DISCONNECT = (c.V1_READY, c.V1_REQUEST, c.V1_REPLY,
+                                                                    c.V1_HEARTBEAT, c.V1_DISCONNECT)
+_V2_READY, _V2_REQUEST, _V2_PARTIAL, _V2_FINAL = c.V2_READY, c.V2_REQUEST, c.V2_PARTIAL, c.V2_FINAL
 _V2_HEARTBEAT, _V2_DISCONNECT = c.V2_HEARTBEAT, c.V2_DISCONNECT
+_MMI = c.MMI_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,19 +178,22 @@ class BrokerCore:
             header = first
             h = 1
             envelope = False
-        if header == c.C_CLIENT_V1:
+        if header == _W1:
+            if envelope and n > 3 and frames[3] == _V1_REPLY:
+                return self._reply(sender, frames, 2, False, True, True, now)
+        elif header == _C1:
             return self._client_request(sender, frames, h + 1, False, envelope, now)
-        if header == c.W_WORKER_V1:
+        if header == _W1:
             if not envelope:
                 self.drops["v1_worker_without_empty_frame"] += 1
                 return []
             return self._worker_message(sender, frames, h, False, envelope, now)
-        if header == c.C_CLIENT_V2:
-            if n <= h + 1 or frames[h + 1] != c.C2_REQUEST:
+        if header == _C2:
+            if n <= h + 1 or frames[h + 1] != _C2_REQUEST:
                 self.drops["bad_client_command"] += 1
                 return []
             return self._client_request(sender, frames, h + 2, True, envelope, now)
-        if header == c.W_WORKER_V2:
+        if header == _W2:
             return self._worker_message(sender, frames, h, True, envelope, now)
         self.drops["unknown_header"] += 1
         return []
@@ -198,8 +206,8 @@ class BrokerCore:
             self.drops["request_without_body"] += 1
             return []
         name = frames[s]
-        body = list(frames[s + 1:])
-        if name.startswith(c.MMI_PREFIX):
+        body = frames[s + 1:]
+        if name.startswith(_MMI):
             return [self._to_client(sender, v2, envelope, name, self._mmi(name, body), final=True)]
         if not name or len(name) > MAX_SERVICE_NAME:
             self.counts["bad_service_name"] += 1
@@ -249,48 +257,21 @@ class BrokerCore:
             self.drops["worker_without_command"] += 1
             return []
         command = frames[h + 1]
+        if v2:
+            if command == _V2_FINAL:
+                return self._reply(sender, frames, h, True, envelope, True, now)
+            if command == _V2_PARTIAL:
+                return self._reply(sender, frames, h, True, envelope, False, now)
+            ready, heartbeat, disconnect = _V2_READY, _V2_HEARTBEAT, _V2_DISCONNECT
+        else:
+            if command == _V1_REPLY:
+                return self._reply(sender, frames, h, False, envelope, True, now)
+            ready, heartbeat, disconnect = _V1_READY, _V1_HEARTBEAT, _V1_DISCONNECT
         worker = self.workers.get(sender)
-        if worker is not None and (worker.v2 != v2 or worker.envelope != envelope):
+        if worker is not None and (worker.v2 is not v2 or worker.envelope is not envelope):
             # A known worker changing dialect is not following the protocol.
             self.drops["worker_changed_dialect"] += 1
             return self._disconnect(worker, now)
-        if v2:
-            ready, final, partial, heartbeat, disconnect = _V2_READY, _V2_FINAL, _V2_PARTIAL, _V2_HEARTBEAT, \
-                _V2_DISCONNECT
-        else:
-            ready, final, partial, heartbeat, disconnect = _V1_READY, _V1_REPLY, None, _V1_HEARTBEAT, \
-                _V1_DISCONNECT
-
-        if command == final or command == partial:
-            if n < h + 5 or frames[h + 3] != b"":
-                self.drops["malformed_reply"] += 1
-                if worker is not None:
-                    return self._disconnect(worker, now)
-                return []
-            if worker is None or worker.request is None:
-                self.counts["unexpected_reply"] += 1
-                return self._unexpected(sender, v2, envelope, worker, now)
-            worker.expiry = now + self._expiry
-            request = worker.request
-            if frames[h + 2] != request.client:
-                self.drops["reply_to_wrong_client"] += 1
-                return self._disconnect(worker, now)
-            body = list(frames[h + 4:])
-            if command == partial:
-                if request.v2:
-                    return [self._to_client(request.client, True, request.envelope, request.service, body, False)]
-                self.counts["partial_withheld_from_v1_client"] += 1
-                return []
-            self.replies_routed += 1
-            worker.request = None
-            out = [self._to_client(request.client, request.v2, request.envelope, request.service, body, True)]
-            service = worker.service
-            if service.requests:
-                out.append(self._send_request(worker, service.requests.popleft()))
-            else:
-                worker.waiting = True
-                service.waiting.append(worker)
-            return out
 
         if command == heartbeat:
             if n != h + 2:
@@ -340,6 +321,47 @@ class BrokerCore:
             return self._disconnect(worker, now)
         return []
 
+    def _reply(self, sender: bytes, frames: Sequence[Frame], h: int, v2: bool, envelope: bool, final: bool,
+               now: float) -> list[Message]:
+        """A worker's REPLY (0.1) or PARTIAL/FINAL (0.2); ``frames[h]`` is the header."""
+        worker = self.workers.get(sender)
+        if len(frames) < h + 5 or frames[h + 3] != b"":
+            self.drops["malformed_reply"] += 1
+            if worker is not None:
+                return self._disconnect(worker, now)
+            return []
+        if worker is None or worker.request is None:
+            self.counts["unexpected_reply"] += 1
+            return self._unexpected(sender, v2, envelope, worker, now)
+        if worker.v2 is not v2 or worker.envelope is not envelope:
+            self.drops["worker_changed_dialect"] += 1
+            return self._disconnect(worker, now)
+        worker.expiry = now + self._expiry
+        request = worker.request
+        client = request.client
+        if frames[h + 2] != client:
+            self.drops["reply_to_wrong_client"] += 1
+            return self._disconnect(worker, now)
+        if request.v2:
+            out = [client, b"", _C2, _C2_FINAL if final else _C2_PARTIAL, request.service] if request.envelope \
+                else [client, _C2, _C2_FINAL if final else _C2_PARTIAL, request.service]
+        elif not final:
+            self.counts["partial_withheld_from_v1_client"] += 1
+            return []
+        else:
+            out = [client, b"", _C1, request.service] if request.envelope else [client, _C1, request.service]
+        out += frames[h + 4:]
+        if not final:
+            return [out]
+        self.replies_routed += 1
+        worker.request = None
+        service = worker.service
+        if service.requests:
+            return [out, self._send_request(worker, service.requests.popleft())]
+        worker.waiting = True
+        service.waiting.append(worker)
+        return [out]
+
     def _unexpected(self, sender: bytes, v2: bool, envelope: bool, worker: _Worker | None,
                     now: float) -> list[Message]:
         """A valid command the broker did not expect: answer DISCONNECT (RFC 7, 18)."""
@@ -370,9 +392,9 @@ class BrokerCore:
         self.requests_routed += 1
         if worker.v2:
             if worker.envelope:
-                return [worker.identity, b"", c.W_WORKER_V2, c.V2_REQUEST, request.client, b"", *request.body]
-            return [worker.identity, c.W_WORKER_V2, c.V2_REQUEST, request.client, b"", *request.body]
-        return [worker.identity, b"", c.W_WORKER_V1, c.V1_REQUEST, request.client, b"", *request.body]
+                return [worker.identity, b"", _W2, _V2_REQUEST, request.client, b"", *request.body]
+            return [worker.identity, _W2, _V2_REQUEST, request.client, b"", *request.body]
+        return [worker.identity, b"", _W1, _V1_REQUEST, request.client, b"", *request.body]
 
     def _remove(self, worker: _Worker, now: float, dispatch: bool = True) -> list[Message]:
         """Forget a worker; requeue what it held at the head of its queue.
