@@ -78,6 +78,7 @@ class BrokerServer:
         clock = self._clock
         recv = sock.recv_multipart
         send = sock.send_multipart
+        handle = core.handle
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(self._wake_r.fileno(), zmq.POLLIN)
@@ -89,12 +90,13 @@ class BrokerServer:
                 now = clock()
                 timeout = max(0.0, core.next_tick - now)
                 poller.poll(timeout * 1000.0)
+                now = clock()  # one reading per batch: liveness is counted in seconds, not microseconds
                 for _ in range(DRAIN_LIMIT):
                     try:
                         frames = recv(noblock)
                     except again:
                         break
-                    for out in core.handle(frames, clock()):
+                    for out in handle(frames, now):
                         send(out)
                 now = clock()
                 if now >= core.next_tick:
