@@ -7,6 +7,7 @@ so CI cannot pass while a test that needs a missing binary was skipped.
 from __future__ import annotations
 
 import os
+from typing import Iterator
 
 import pytest
 from hypothesis import settings
@@ -16,8 +17,12 @@ settings.register_profile("dev", max_examples=1_000, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") or os.environ.get("PYROS_REQUIRE_ALL") == "1" else "dev")
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Fail skipped tests when every part is required."""
-    if report.skipped and os.environ.get("PYROS_REQUIRE_ALL") == "1":
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Turn a skip into a failure when every part is required (xfail is left alone)."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get("PYROS_REQUIRE_ALL") == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = f"skipped while PYROS_REQUIRE_ALL=1: {report.longrepr}"
+        report.longrepr = f"skipped while PYROS_REQUIRE_ALL=1 (a required part is missing): {reason}"
