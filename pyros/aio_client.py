@@ -21,10 +21,10 @@ import zmq
 import zmq.asyncio
 
 from pyros.client import (DEFAULT_ENDPOINT, DEFAULT_RETRIES, DEFAULT_TIMEOUT, MmiReply, ProgressCallback,
-                          parse_mmi, reply_outcome)
+                          build_request, check_retry_options, parse_mmi, reply_outcome)
 from pyros.errors import MessageError, ProtocolError, RequestTimeout
 from pyros.mdp.codec import ClientMessage, Dialect, client_request, parse_client_message
-from pyros.messages import Partial, Reply, Request, decode_reply, new_id
+from pyros.messages import Partial, Reply, Request, decode_reply
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,7 @@ class AsyncClient:
     def __init__(self, endpoint: str = DEFAULT_ENDPOINT, *, timeout: float = DEFAULT_TIMEOUT,
                  retries: int = DEFAULT_RETRIES, token: str | None = None, dialect: Dialect = Dialect.V2,
                  context: zmq.asyncio.Context | None = None) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be > 0")
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
+        check_retry_options(timeout, retries)
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -109,10 +106,7 @@ class AsyncClient:
                    timeout: float | None = None, retries: int | None = None, token: str | None = None,
                    progress: ProgressCallback | None = None, request_id: str | None = None, **kwargs: Any) -> Any:
         """Run a command and return its reply data (same errors as :meth:`pyros.client.Client.call`)."""
-        merged = dict(args or {})
-        merged.update(kwargs)
-        request = Request(id=request_id or new_id(), cmd=cmd, args=merged,
-                          token=token if token is not None else self.token)
+        request = build_request(cmd, args, kwargs, token if token is not None else self.token, request_id)
         reply = await self.request(service, request, timeout=timeout, retries=retries, progress=progress)
         return reply_outcome(reply)
 

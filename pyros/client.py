@@ -44,6 +44,26 @@ class MmiReply:
     data: Any = None
 
 
+def check_retry_options(timeout: float, retries: int) -> None:
+    """Validate the per-attempt timeout and retry count of a client.
+
+    Raises:
+        ValueError: naming the bad option.
+    """
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries!r}")
+
+
+def build_request(cmd: str, args: Mapping[str, Any] | None, kwargs: Mapping[str, Any], token: str | None,
+                  request_id: str | None) -> Request:
+    """Make the request of a call: ``args`` merged with keyword arguments, a fresh id unless one is given."""
+    merged = dict(args or {})
+    merged.update(kwargs)
+    return Request(id=request_id or new_id(), cmd=cmd, args=merged, token=token)
+
+
 def reply_outcome(reply: Reply) -> Any:
     """Return a reply's data or raise the exception its error stands for.
 
@@ -87,10 +107,7 @@ class Client:
     def __init__(self, endpoint: str = DEFAULT_ENDPOINT, *, timeout: float = DEFAULT_TIMEOUT,
                  retries: int = DEFAULT_RETRIES, token: str | None = None, dialect: Dialect = Dialect.V2,
                  context: zmq.Context | None = None) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be > 0")
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
+        check_retry_options(timeout, retries)
         self.endpoint = endpoint
         self.timeout = timeout
         self.retries = retries
@@ -145,10 +162,7 @@ class Client:
             ProtocolError: the broker answered with frames that make no sense.
             CommandError: the service reported a failure.
         """
-        merged = dict(args or {})
-        merged.update(kwargs)
-        request = Request(id=request_id or new_id(), cmd=cmd, args=merged,
-                          token=token if token is not None else self.token)
+        request = build_request(cmd, args, kwargs, token if token is not None else self.token, request_id)
         reply = self.request(service, request, timeout=timeout, retries=retries, progress=progress)
         return reply_outcome(reply)
 

@@ -9,11 +9,10 @@ with no worker hop. Run as::
 
 from __future__ import annotations
 
-import argparse
 
 import zmq
 
-from tests.perf.wire import exit_on_sigterm, new_socket
+from tests.perf.wire import new_socket, run_bound_server
 
 
 def serve(endpoint: str) -> None:
@@ -51,14 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     Args:
         argv: Arguments without the program name; ``None`` reads ``sys.argv``.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bind", required=True, help="endpoint to bind, e.g. tcp://127.0.0.1:5555")
-    args = parser.parse_args(argv)
-    exit_on_sigterm()
-    try:
-        serve(args.bind)
-    except KeyboardInterrupt:
-        pass
+    run_bound_server(serve, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

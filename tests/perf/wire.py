@@ -6,8 +6,9 @@ measures the broker against the wire format, independently of the package code.
 
 from __future__ import annotations
 
+import argparse
 import signal
-from typing import Final
+from typing import Callable, Final
 
 import zmq
 
@@ -50,3 +51,21 @@ def exit_on_sigterm() -> None:
 
     signal.signal(signal.SIGTERM, _handler)
 
+
+
+def run_bound_server(serve: Callable[[str], None], description: str, argv: list[str] | None = None) -> None:
+    """Command line of a reference broker: ``--bind ENDPOINT``, then serve until SIGTERM or Ctrl-C.
+
+    Args:
+        serve: Serves on the endpoint it is given until the process is told to stop.
+        description: First line of the program's help.
+        argv: Arguments without the program name; ``None`` reads ``sys.argv``.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--bind", required=True, help="endpoint to bind, e.g. tcp://127.0.0.1:5555")
+    args = parser.parse_args(argv)
+    exit_on_sigterm()
+    try:
+        serve(args.bind)
+    except KeyboardInterrupt:
+        pass
