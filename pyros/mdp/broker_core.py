@@ -9,8 +9,10 @@ It speaks 7/MDP v0.1 (``MDPC01``/``MDPW01``) and 18/MDP v0.2 (``MDPC02``/
 answered in the dialect and framing it used. On top of the RFCs:
 
 * a worker that dies (liveness expiry) or disconnects while holding a request has
-  that request put back at the head of its service's queue; after ``retry_cap``
-  such losses the client gets a ``RetryExhausted`` error reply;
+  that request put back at the head of its service's queue, at most ``retry_cap``
+  times; the next loss gives the client a ``RetryExhausted`` error reply (requeued
+  requests go back even into a full queue: only new arrivals are refused);
+* service names must be printable UTF-8 (1 to 255 bytes): others are refused;
 * a request for a service that has no worker waits ``service_timeout`` seconds
   (counted from the later of its arrival and the moment the service lost its last
   worker) and then gets a ``ServiceUnavailable`` error reply;
@@ -38,6 +40,20 @@ Message = list[Frame]
 
 MAX_SERVICE_NAME = 255
 """Longest service name accepted, in bytes."""
+
+
+def valid_service_name(name: bytes) -> bool:
+    """True for a printable UTF-8 service name of 1 to :data:`MAX_SERVICE_NAME` bytes.
+
+    The RFCs call the service name a printable string; holding the broker to it
+    keeps names lossless in MMI answers and logs.
+    """
+    if not 0 < len(name) <= MAX_SERVICE_NAME:
+        return False
+    try:
+        return name.decode("utf-8").isprintable()
+    except UnicodeDecodeError:
+        return False
 
 # Module-level names: the hot path avoids attribute lookups.
 _C1, _W1, _C2, _W2 = c.C_CLIENT_V1, c.W_WORKER_V1, c.C_CLIENT_V2, c.W_WORKER_V2
@@ -209,13 +225,14 @@ class BrokerCore:
         body = frames[s + 1:]
         if name.startswith(_MMI):
             return [self._to_client(sender, v2, envelope, name, self._mmi(name, body), final=True)]
-        if not name or len(name) > MAX_SERVICE_NAME:
-            self.counts["bad_service_name"] += 1
-            err = error_reply(request_id_of(bytes(body[0])), "ServiceUnavailable",
-                              f"invalid service name ({len(name)} bytes; 1 to {MAX_SERVICE_NAME} allowed)")
-            return [self._to_client(sender, v2, envelope, name, [err], final=True)]
         service = self.services.get(name)
         if service is None:
+            if not valid_service_name(name):
+                self.counts["bad_service_name"] += 1
+                err = error_reply(request_id_of(bytes(body[0])), "ServiceUnavailable",
+                                  f"invalid service name {name[:64]!r}: 1 to {MAX_SERVICE_NAME} bytes of printable "
+                                  "UTF-8 required")
+                return [self._to_client(sender, v2, envelope, name, [err], final=True)]
             service = self.services[name] = _Service(name, now)
         request = _Request(sender, v2, envelope, name, body, now)
         waiting = service.waiting
@@ -294,7 +311,7 @@ class BrokerCore:
                 self.counts["ready_twice"] += 1
                 return self._unexpected(sender, v2, envelope, worker, now)
             name = frames[h + 2]
-            if name.startswith(c.MMI_PREFIX) or not name or len(name) > MAX_SERVICE_NAME:
+            if name.startswith(_MMI) or not valid_service_name(name):
                 self.counts["ready_refused"] += 1
                 return [self._disconnect_frames(sender, v2, envelope)]
             service = self.services.get(name)
@@ -498,7 +515,7 @@ class BrokerCore:
         if name == b"mmi.echo":
             return body
         if name == b"mmi.services":
-            names = sorted(s.name.decode(errors="replace") for s in self.services.values() if s.workers)
+            names = sorted(s.name.decode() for s in self.services.values() if s.workers)
             return [c.MMI_FOUND, pack(names)]
         if name == b"mmi.workers":
             return [c.MMI_FOUND, pack(self.worker_table())]
@@ -511,7 +528,7 @@ class BrokerCore:
         table = {}
         for s in self.services.values():
             if s.workers or s.requests:
-                table[s.name.decode(errors="replace")] = {
+                table[s.name.decode()] = {
                     "workers": s.workers,
                     "busy": s.workers - len(s.waiting),
                     "waiting": len(s.waiting),
