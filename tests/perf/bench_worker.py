@@ -69,14 +69,14 @@ def serve(endpoint: str, service: bytes, heartbeat: float) -> None:
             send = sock.send_multipart
             while True:
                 try:
-                    frames = recv(nb, copy=False)
+                    frames = recv(nb)
                 except zmq.Again:
                     break
                 if len(frames) < 3:
                     continue
-                command = frames[2].bytes
+                command = frames[2]
                 if command == REQUEST:
-                    send([b"", MDPW01, REPLY, *frames[3:]], copy=False)
+                    send([b"", MDPW01, REPLY, *frames[3:]])
                 elif command == DISCONNECT:
                     sock.close(0)
                     sock = _connect(ctx, endpoint, service)
