@@ -239,3 +239,33 @@ def test_client_timeout_is_a_transport_error(broker: BrokerProcess) -> None:
     finally:
         release.set()
         worker.stop()
+
+
+def test_async_client_delivers_progress_to_its_callback(broker: BrokerProcess, echo_worker: Worker) -> None:
+    seen: dict[int, list[dict]] = {0: [], 1: []}
+
+    async def run() -> list:
+        async with AsyncClient(broker.endpoint, timeout=10) as client:
+            return await asyncio.gather(*(client.call("echo", "p", i=i, progress=seen[i].append) for i in (0, 1)))
+
+    assert [r["args"]["i"] for r in asyncio.run(run())] == [0, 1]
+    assert seen == {0: [{"step": 0}, {"step": 1}], 1: [{"step": 0}, {"step": 1}]}
+
+
+def test_worker_heartbeats_while_a_long_command_runs(broker: BrokerProcess) -> None:
+    """A command lasting twice the broker's liveness completes: the I/O thread keeps beating."""
+    liveness = broker.heartbeat_interval * broker.heartbeat_liveness
+
+    def handler(body: list[bytes], send_partial: SendPartial) -> list[bytes]:
+        threading.Event().wait(2 * liveness)
+        return [ok_reply(decode_request(body[0]).id, "finished")]
+
+    worker = Worker(broker.endpoint, handler, ["long"], slots=1, heartbeat_interval=broker.heartbeat_interval).start()
+    try:
+        with broker.client(timeout=4 * liveness, retries=0) as client:
+            wait_until(lambda: client.service_exists("long"), what="long registered")
+            assert client.call("long", "run") == "finished"
+            assert client.mmi("mmi.stats").data["events"].get("workers_expired", 0) == 0
+        assert worker.counts["connections"] == 1
+    finally:
+        worker.stop()
