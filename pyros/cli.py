@@ -9,6 +9,7 @@ With ``--json`` every client command prints one JSON document:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -262,12 +263,21 @@ def config_group() -> None:
     """Inspect the configuration."""
 
 
+def redact_tokens(config: Config) -> Config:
+    """Return ``config`` with each access token replaced by ``<redacted:N>`` (its level kept)."""
+    tokens = {f"<redacted:{i}>": level for i, level in enumerate(config.access.tokens.values(), 1)}
+    return dataclasses.replace(config, access=dataclasses.replace(config.access, tokens=tokens))
+
+
 @config_group.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of TOML.")
+@click.option("--show-secrets", is_flag=True, help="Print access tokens instead of redacting them.")
 @click.pass_obj
-def config_show(state: _State, as_json: bool) -> None:
-    """Print the merged configuration (file < PYROS_* environment < --set)."""
+def config_show(state: _State, as_json: bool, show_secrets: bool) -> None:
+    """Print the merged configuration (file < PYROS_* environment < --set); tokens are redacted."""
     config = state.config()
+    if not show_secrets:
+        config = redact_tokens(config)
     if as_json:
         click.echo(json.dumps(config.to_dict(), indent=2, sort_keys=True))
     else:

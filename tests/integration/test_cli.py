@@ -101,6 +101,12 @@ def test_config_show_layers_and_errors(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     broker = json.loads(shown.stdout)["broker"]
     assert (broker["heartbeat_interval"], broker["retry_cap"], broker["max_queue"]) == (1.5, 2, 7)
+    secret = pyros("--config", str(config), "--set", 'access.tokens.s3cret="admin"', "config", "show", "--json")
+    assert "s3cret" not in secret.stdout
+    assert json.loads(secret.stdout)["access"]["tokens"] == {"<redacted:1>": "admin"}
+    shown_secret = pyros("--config", str(config), "--set", 'access.tokens.s3cret="admin"', "config", "show",
+                         "--show-secrets")
+    assert '"s3cret" = "admin"' in shown_secret.stdout or 's3cret = "admin"' in shown_secret.stdout
     config.write_text('[broker]\nhearbeat_interval = 1.5\n')
     typo = pyros("--config", str(config), "config", "show")
     assert typo.returncode == 4 and "broker.hearbeat_interval" in typo.stderr
