@@ -63,17 +63,27 @@ class ClientMessage:
     final: bool
 
 
+def _without_envelope(frames: Sequence[bytes], role: str) -> Frames:
+    """Drop the leading empty frame, if any; at least a header and a command must remain.
+
+    Raises:
+        ProtocolError: when fewer than two frames remain.
+    """
+    f = list(frames)
+    if f and f[0] == b"":
+        f = f[1:]
+    if len(f) < 2:
+        raise ProtocolError(f"{role} message too short ({len(frames)} frames)")
+    return f
+
+
 def parse_client_message(frames: Sequence[bytes]) -> ClientMessage:
     """Parse a broker-to-client message received on a DEALER socket.
 
     Raises:
         ProtocolError: naming what is wrong with the frames.
     """
-    f = list(frames)
-    if f and f[0] == b"":
-        f = f[1:]
-    if len(f) < 2:
-        raise ProtocolError(f"client message too short ({len(frames)} frames)")
+    f = _without_envelope(frames, "client")
     header = f[0]
     if header == c.C_CLIENT_V1:
         if len(f) < 3:
@@ -163,11 +173,7 @@ def parse_worker_message(frames: Sequence[bytes], dialect: Dialect = Dialect.V2)
     Raises:
         ProtocolError: naming what is wrong with the frames.
     """
-    f = list(frames)
-    if f and f[0] == b"":
-        f = f[1:]
-    if len(f) < 2:
-        raise ProtocolError(f"worker message too short ({len(frames)} frames)")
+    f = _without_envelope(frames, "worker")
     expected = _header(dialect)
     if f[0] != expected:
         raise ProtocolError(f"expected header {expected!r}, got {f[0][:16]!r}")
