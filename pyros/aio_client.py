@@ -181,16 +181,16 @@ class AsyncClient:
             self.ignored += 1
             return
         decoded = decode_reply(message.body[0])
-        pending = self._pending.get(decoded.id or "")
-        if pending is None or pending.future.done():
+        waiting = self._pending.get(decoded.id or "")
+        if waiting is None or waiting.future.done():
             self.ignored += 1
             return
         if isinstance(decoded, Partial):
-            pending.activity.set()
-            if pending.progress is not None:
+            waiting.activity.set()
+            if waiting.progress is not None:
                 try:
-                    pending.progress(decoded.progress)
+                    waiting.progress(decoded.progress)
                 except Exception:  # a faulty callback must not stop the reader
                     log.exception("progress callback failed")
             return
-        pending.future.set_result(decoded)
+        waiting.future.set_result(decoded)

@@ -13,6 +13,7 @@ service ran the command (or refused it) and reported a failure.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -232,7 +233,7 @@ class Client:
             deadline = time.monotonic() + per_try
             while True:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sock.poll(remaining * 1000.0, zmq.POLLIN):
+                if remaining <= 0 or not sock.poll(math.ceil(remaining * 1000.0), zmq.POLLIN):
                     break
                 try:
                     message = parse_client_message(sock.recv_multipart())

@@ -16,6 +16,7 @@ attempts with an exponential backoff (``reconnect_min`` doubling up to
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 import time
@@ -153,7 +154,7 @@ class Worker:
             now = time.monotonic()
             deadline = min(min(s.next_heartbeat, s.broker_expiry) if s.socket is not None else s.reconnect_at
                            for s in self._slots)
-            events = dict(poller.poll(max(0.0, deadline - now) * 1000.0))
+            events = dict(poller.poll(math.ceil(max(0.0, deadline - now) * 1000.0)))
             if self._wake_r.fileno() in events:
                 try:
                     while self._wake_r.recv(4096):

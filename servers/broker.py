@@ -10,6 +10,7 @@ cleanly: workers are told DISCONNECT and the socket is closed.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 import socket
@@ -89,7 +90,7 @@ class BrokerServer:
             while not self._stopping.is_set():
                 now = clock()
                 timeout = max(0.0, core.next_tick - now)
-                poller.poll(timeout * 1000.0)
+                poller.poll(math.ceil(timeout * 1000.0))
                 now = clock()  # one reading per batch: liveness is counted in seconds, not microseconds
                 for _ in range(DRAIN_LIMIT):
                     try:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from pyros.mdp import constants as c
 from pyros.messages import error_reply, pack, request_id_of
@@ -169,7 +169,7 @@ class BrokerCore:
 
     # ------------------------------------------------------------------ input
 
-    def handle(self, frames: Sequence[Frame], now: float) -> list[Message]:
+    def handle(self, frames: list[Frame], now: float) -> list[Message]:
         """Process one message received on the ROUTER socket.
 
         Args:
@@ -216,7 +216,7 @@ class BrokerCore:
 
     # ---------------------------------------------------------------- clients
 
-    def _client_request(self, sender: bytes, frames: Sequence[Frame], s: int, v2: bool, envelope: bool,
+    def _client_request(self, sender: bytes, frames: list[Frame], s: int, v2: bool, envelope: bool,
                         now: float) -> list[Message]:
         if len(frames) < s + 2:
             self.drops["request_without_body"] += 1
@@ -267,7 +267,7 @@ class BrokerCore:
 
     # ---------------------------------------------------------------- workers
 
-    def _worker_message(self, sender: bytes, frames: Sequence[Frame], h: int, v2: bool, envelope: bool,
+    def _worker_message(self, sender: bytes, frames: list[Frame], h: int, v2: bool, envelope: bool,
                         now: float) -> list[Message]:
         n = len(frames)
         if n <= h + 1:
@@ -338,7 +338,7 @@ class BrokerCore:
             return self._disconnect(worker, now)
         return []
 
-    def _reply(self, sender: bytes, frames: Sequence[Frame], h: int, v2: bool, envelope: bool, final: bool,
+    def _reply(self, sender: bytes, frames: list[Frame], h: int, v2: bool, envelope: bool, final: bool,
                now: float) -> list[Message]:
         """A worker's REPLY (0.1) or PARTIAL/FINAL (0.2); ``frames[h]`` is the header."""
         worker = self.workers.get(sender)

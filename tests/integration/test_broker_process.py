@@ -269,3 +269,32 @@ def test_worker_heartbeats_while_a_long_command_runs(broker: BrokerProcess) -> N
         assert worker.counts["connections"] == 1
     finally:
         worker.stop()
+
+
+def test_sync_client_lazy_pirate_survives_a_late_broker() -> None:
+    """A call made while no broker runs succeeds on a retry (fresh socket, same id) once one starts."""
+    endpoint = free_endpoint()
+    ids: list[str] = []
+
+    def handler(body: list[bytes], send_partial: SendPartial) -> list[bytes]:
+        request = decode_request(body[0])
+        ids.append(request.id)
+        return [ok_reply(request.id, "late but fine")]
+
+    worker = Worker(endpoint, handler, ["patient"], slots=1, heartbeat_interval=0.5, reconnect_max=0.5).start()
+    result: dict = {}
+
+    def call() -> None:
+        with Client(endpoint, timeout=0.5, retries=40) as client:
+            result["data"] = client.call("patient", "go", request_id="same-id-every-try")
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    try:
+        threading.Event().wait(1.2)  # let a few attempts time out against no broker at all
+        with BrokerProcess(endpoint):
+            caller.join(30)
+    finally:
+        worker.stop()
+    assert result == {"data": "late but fine"}
+    assert ids and set(ids) == {"same-id-every-try"}
