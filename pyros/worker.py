@@ -103,8 +103,6 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.counts: Counter[str] = Counter()
         """Requests served, reconnections, dropped frames, late results."""
-        self.registered = threading.Event()
-        """Set once every slot has sent READY on its current socket."""
 
     # -------------------------------------------------------------- lifecycle
 
@@ -134,7 +132,6 @@ class Worker:
         now = time.monotonic()
         for slot in self._slots:
             self._connect(slot, now)
-        self.registered.set()
         try:
             while not self._stopping.is_set():
                 poller = zmq.Poller()
