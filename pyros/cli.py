@@ -137,6 +137,8 @@ def broker_command(state: _State, binds: tuple[str, ...], heartbeat_interval: fl
                    heartbeat_liveness: int | None, service_timeout: float | None, retry_cap: int | None,
                    max_queue: int | None, verbose: bool) -> None:
     """Run the Majordomo broker in the foreground (SIGINT/SIGTERM stop it)."""
+    import zmq
+
     from pyros.mdp.broker_core import BrokerSettings
     from servers.broker import BrokerServer
 
@@ -148,7 +150,12 @@ def broker_command(state: _State, binds: tuple[str, ...], heartbeat_interval: fl
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = BrokerSettings(heartbeat_interval=b.heartbeat_interval, heartbeat_liveness=b.heartbeat_liveness,
                               service_timeout=b.service_timeout, retry_cap=b.retry_cap, max_queue=b.max_queue)
-    server = BrokerServer(list(binds) or [b.bind], settings)
+    endpoints = list(binds) or [b.bind]
+    try:
+        server = BrokerServer(endpoints, settings)
+    except zmq.ZMQError as exc:
+        click.echo(f"error: cannot bind {', '.join(endpoints)}: {exc}", err=True)
+        sys.exit(EXIT_COMMAND_FAILED)
     server.install_signal_handlers()
     click.echo(f"broker bound to {', '.join(server.bound)}", err=True)
     server.run()

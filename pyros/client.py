@@ -96,6 +96,10 @@ def parse_mmi(message: ClientMessage) -> MmiReply:
 class Client:
     """A blocking MDP client with Lazy Pirate retries.
 
+    A client owns one socket and is not thread-safe: give each thread its own
+    (they are cheap), or use :class:`pyros.aio_client.AsyncClient` for many
+    concurrent requests.
+
     Args:
         endpoint: Broker endpoint, e.g. ``tcp://127.0.0.1:5555``.
         timeout: Seconds to wait for a reply before each retry.

@@ -141,3 +141,9 @@ def test_serve_rejects_a_bad_class_path(broker: BrokerProcess) -> None:
 def test_broker_command_binds_and_stops_on_sigterm() -> None:
     broker = BrokerProcess()  # python -m servers.broker goes through the same click command
     assert broker.stop() == 0
+
+
+def test_broker_reports_a_busy_port_clearly(broker: BrokerProcess) -> None:
+    result = pyros("broker", "--bind", broker.endpoint, timeout=30)
+    assert result.returncode == 1
+    assert f"cannot bind {broker.endpoint}" in result.stderr and "Traceback" not in result.stderr
