@@ -196,22 +196,33 @@ class Client:
         self._exchange(frames, service, timeout, retries, classify)
         return final[0]
 
+    def raw(self, service: str, body: list[bytes], *, timeout: float | None = None,
+            retries: int | None = None) -> list[bytes]:
+        """Send raw body frames to ``service`` and return the body frames of its final reply.
+
+        For services that do not speak PyROS msgpack bodies (8/MMI, 9/TSP). With
+        no request id to match, a reply is taken as the answer when it names the
+        same service; a fresh socket per retry keeps earlier replies away.
+        """
+        frames = client_request(service, body, self.dialect)
+        result: list[ClientMessage] = []
+
+        def classify(message: ClientMessage) -> bool:
+            if message.service.decode(errors="replace") != service or not message.final:
+                return False
+            result.append(message)
+            return True
+
+        self._exchange(frames, service, timeout, retries, classify)
+        return result[0].body
+
     def mmi(self, name: str, body: bytes = b"", *, timeout: float | None = None,
             retries: int | None = None) -> MmiReply:
         """Ask the broker's management interface (8/MMI), e.g. ``mmi("mmi.service", b"dome")``."""
         if not name.startswith(c.MMI_PREFIX.decode()):
             raise ValueError("MMI service names start with 'mmi.'")
-        frames = client_request(name, [body], self.dialect)
-        result: list[ClientMessage] = []
-
-        def classify(message: ClientMessage) -> bool:
-            if message.service.decode(errors="replace") != name or not message.final:
-                return False
-            result.append(message)
-            return True
-
-        self._exchange(frames, name, timeout, retries, classify)
-        return parse_mmi(result[0])
+        frames = self.raw(name, [body], timeout=timeout, retries=retries)
+        return parse_mmi(ClientMessage(service=name.encode(), body=frames, final=True))
 
     def service_exists(self, service: str, **kw: Any) -> bool:
         """True iff the broker has at least one live worker for ``service``."""

@@ -149,17 +149,31 @@ class TitanicStore:
 
     # ------------------------------------------------------------- transitions
 
-    def accept(self, service: str, body: list[bytes], now: float) -> str:
+    @staticmethod
+    def new_uuid() -> str:
+        """A fresh Titanic UUID (32 lower-case hexadecimal characters)."""
+        return uuid_module.uuid4().hex
+
+    def accept(self, service: str, body: list[bytes], now: float, uid: str | None = None) -> str:
         """Store a new request durably and return its UUID.
+
+        Args:
+            service: Target service.
+            body: Request body frames.
+            now: Wall time.
+            uid: The UUID to use (from :meth:`new_uuid`), when the caller needed it
+                before storing; a fresh one by default.
 
         Raises:
             ValueError: for an empty service name or an empty body.
+            MessageError: for a malformed ``uid``.
+            sqlite3.IntegrityError: when ``uid`` is already stored.
         """
         if not service:
             raise ValueError("a Titanic request needs a service name")
         if not body:
             raise ValueError("a Titanic request needs at least one body frame")
-        new = uuid_module.uuid4().hex
+        new = normalise_uuid(uid) if uid is not None else self.new_uuid()
         with self._lock:
             self._db.execute(
                 "INSERT INTO titanic_request (uuid, service, body, state, attempts, next_attempt, created, updated)"

@@ -1,0 +1,319 @@
+"""Titanic (9/TSP): persistent requests, executed asynchronously through the broker.
+
+Three MDP services, speaking the raw frames of 9/TSP:
+
+* ``titanic.request`` — ``[service, body...]`` → ``["200", uuid]``: the request is
+  stored durably (:class:`~pyros.titanic.store.TitanicStore`) before the reply.
+* ``titanic.reply`` — ``[uuid]`` → ``["200", reply...]``, ``["300"]`` (pending) or
+  ``["400"]`` (unknown or closed).
+* ``titanic.close`` — ``[uuid]`` → ``["200"]`` (also for unknown UUIDs).
+Malformed requests get ``["400", reason]``; storage failures ``["500", reason]``.
+
+A PyROS request body (one msgpack map with ``id``, ``cmd``, ``args``) has its ``id``
+replaced by the Titanic UUID when stored, so every dispatch of it carries the same
+id and the service's reply cache refuses a second execution.
+
+The :class:`Dispatcher` claims due requests from the store and sends each on its own
+DEALER slot (so replies need no id to be matched). A ``ServiceUnavailable`` answer
+from the broker puts the request back to pending with backoff; any other reply is
+stored (first one wins). A request still unanswered when its next attempt comes is
+sent again on a fresh socket — however slow its service, it completes, and it is
+never dispatched again once a reply is stored. Closed requests are purged on a
+schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from typing import Callable
+
+import zmq
+
+from pyros.errors import MessageError, ProtocolError
+from pyros.mdp import constants as c
+from pyros.mdp.codec import Dialect, client_request, parse_client_message
+from pyros.messages import Reply, decode_reply, decode_request, pack, unpack
+from pyros.titanic.store import TitanicStore, normalise_uuid
+from pyros.worker import SendPartial, Worker
+
+log = logging.getLogger(__name__)
+
+OK, PENDING, UNKNOWN, ERROR = b"200", b"300", b"400", b"500"
+
+
+def with_titanic_id(body: list[bytes], uid: str) -> list[bytes]:
+    """Return the body with its request ``id`` set to ``uid`` when it is a PyROS request; else unchanged."""
+    if len(body) != 1:
+        return body
+    try:
+        decode_request(body[0])
+        obj = unpack(body[0])
+    except MessageError:
+        return body
+    obj["id"] = uid
+    return [pack(obj)]
+
+
+class TitanicFrontend:
+    """The three 9/TSP services over one store (sans sockets: frames in, frames out)."""
+
+    def __init__(self, store: TitanicStore, on_accept: Callable[[], None] = lambda: None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._on_accept = on_accept
+        self._clock = clock
+
+    def request(self, frames: list[bytes]) -> list[bytes]:
+        """``titanic.request``: store ``[service, body...]`` and answer ``["200", uuid]``."""
+        if len(frames) < 2:
+            return [UNKNOWN, b"titanic.request needs a service name frame and at least one body frame"]
+        try:
+            service = frames[0].decode("utf-8")
+        except UnicodeDecodeError:
+            return [UNKNOWN, b"service name is not UTF-8"]
+        if not service or not service.isprintable() or service.startswith("titanic."):
+            return [UNKNOWN, b"invalid target service name"]
+        uid = self.store.new_uuid()
+        try:
+            self.store.accept(service, with_titanic_id(frames[1:], uid), self._clock(), uid=uid)
+        except Exception as exc:  # storage failure: 9/TSP says 500, the client retries later
+            log.exception("titanic.request: storage failed")
+            return [ERROR, f"storage failed: {exc}".encode()]
+        self._on_accept()
+        return [OK, uid.encode()]
+
+    def reply(self, frames: list[bytes]) -> list[bytes]:
+        """``titanic.reply``: ``["200", reply...]``, ``["300"]`` or ``["400"]``."""
+        if len(frames) != 1:
+            return [UNKNOWN, b"titanic.reply takes exactly one frame: the UUID"]
+        try:
+            status, reply = self.store.reply_of(normalise_uuid(frames[0]))
+        except MessageError as exc:
+            return [UNKNOWN, str(exc).encode()]
+        return [status.encode(), *reply]
+
+    def close(self, frames: list[bytes]) -> list[bytes]:
+        """``titanic.close``: always ``["200"]`` for a well-formed UUID."""
+        if len(frames) != 1:
+            return [UNKNOWN, b"titanic.close takes exactly one frame: the UUID"]
+        try:
+            self.store.close_request(normalise_uuid(frames[0]), self._clock())
+        except MessageError as exc:
+            return [UNKNOWN, str(exc).encode()]
+        return [OK]
+
+
+class _Slot:
+    __slots__ = ("socket", "uuid")
+
+    def __init__(self) -> None:
+        self.socket: zmq.Socket | None = None
+        self.uuid: str | None = None
+
+
+class Dispatcher:
+    """Send stored requests to their services and store their replies.
+
+    Args:
+        endpoint: Broker endpoint.
+        store: The request store.
+        concurrency: Requests in flight at once (one DEALER each).
+        unavailable_backoff: Seconds before retrying a request whose service had no worker.
+        purge_after: Seconds a closed request is kept before it is deleted.
+        clock: Wall clock (UNIX seconds).
+        context: ZeroMQ context.
+    """
+
+    def __init__(self, endpoint: str, store: TitanicStore, *, concurrency: int = 32,
+                 unavailable_backoff: float = 1.0, purge_after: float = 3600.0,
+                 clock: Callable[[], float] = time.time, context: zmq.Context | None = None) -> None:
+        self.endpoint = endpoint
+        self.store = store
+        self.unavailable_backoff = unavailable_backoff
+        self.purge_after = purge_after
+        self._clock = clock
+        self._context = context or zmq.Context.instance()
+        self._slots = [_Slot() for _ in range(concurrency)]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dispatched = 0
+        self.replies_stored = 0
+        self.duplicate_replies = 0
+
+    def wake(self) -> None:
+        """Look for due requests now (called after each accepted request)."""
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+
+    def start(self) -> Dispatcher:
+        """Run in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name="titanic-dispatcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop and close its sockets."""
+        self._stopping.set()
+        self.wake()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _send(self, slot: _Slot, uid: str, service: str, body: list[bytes]) -> None:
+        if slot.socket is not None:
+            slot.socket.close(linger=0)  # Lazy Pirate: a fresh socket for every (re)dispatch
+        sock = self._context.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.endpoint)
+        sock.send_multipart(client_request(service, body, Dialect.V1))
+        slot.socket, slot.uuid = sock, uid
+        self.dispatched += 1
+
+    def _dispatch_due(self, now: float) -> None:
+        in_flight = {s.uuid: s for s in self._slots if s.uuid is not None}
+        free = [s for s in self._slots if s.uuid is None]
+        limit = len(free) + len(in_flight)
+        if limit == 0:
+            return
+        for request in self.store.claim_due(now, limit=limit):
+            slot = in_flight.pop(request.uuid, None) or (free.pop() if free else None)
+            if slot is None:  # no room: let it come due again soon
+                self.store.reschedule(request.uuid, now + 0.05, now)
+                continue
+            self._send(slot, request.uuid, request.service, request.body)
+
+    def _receive(self, slot: _Slot, now: float) -> None:
+        sock, uid = slot.socket, slot.uuid
+        if sock is None or uid is None:
+            return
+        try:
+            message = parse_client_message(sock.recv_multipart(zmq.NOBLOCK))
+        except zmq.Again:
+            return
+        except ProtocolError as exc:
+            log.warning("titanic: garbled reply for %s dropped: %s", uid, exc)
+            return
+        if not message.final:
+            return
+        slot.uuid = None
+        if _is_broker_unavailable(message.body):
+            self.store.reschedule(uid, now + self.unavailable_backoff, now)
+            return
+        if self.store.store_reply(uid, message.body, now):
+            self.replies_stored += 1
+        else:
+            self.duplicate_replies += 1
+
+    def run(self) -> None:
+        """Dispatch until :meth:`stop`."""
+        next_purge = 0.0
+        try:
+            while not self._stopping.is_set():
+                now = self._clock()
+                self._dispatch_due(now)
+                if now >= next_purge:
+                    self.store.purge(now - self.purge_after)
+                    next_purge = now + min(60.0, self.purge_after)
+                poller = zmq.Poller()
+                poller.register(self._wake_r.fileno(), zmq.POLLIN)
+                for slot in self._slots:
+                    if slot.socket is not None and slot.uuid is not None:
+                        poller.register(slot.socket, zmq.POLLIN)
+                events = dict(poller.poll(100))
+                if self._wake_r.fileno() in events:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                now = self._clock()
+                for slot in self._slots:
+                    if slot.socket is not None and slot.socket in events:
+                        self._receive(slot, now)
+        finally:
+            for slot in self._slots:
+                if slot.socket is not None:
+                    slot.socket.close(linger=0)
+            self._wake_r.close()
+            self._wake_w.close()
+
+
+def _is_broker_unavailable(body: list[bytes]) -> bool:
+    """True when the reply is the broker's own ``ServiceUnavailable`` error (retry later)."""
+    if len(body) != 1:
+        return False
+    try:
+        reply = decode_reply(body[0])
+    except MessageError:
+        return False
+    return isinstance(reply, Reply) and not reply.ok and reply.error is not None \
+        and reply.error.type == "ServiceUnavailable"
+
+
+class TitanicServer:
+    """Titanic's three services and its dispatcher.
+
+    Args:
+        endpoint: Broker endpoint.
+        database: SQLite file of the store.
+        concurrency: Requests dispatched at once.
+        heartbeat_interval: The site's heartbeat interval.
+        heartbeat_liveness: The site's liveness.
+        redispatch_initial: Seconds before an unanswered request is sent again (doubling).
+        purge_after: Seconds closed requests are kept.
+    """
+
+    def __init__(self, endpoint: str, database: str, *, concurrency: int = 32,
+                 heartbeat_interval: float = c.DEFAULT_HEARTBEAT_INTERVAL,
+                 heartbeat_liveness: int = c.DEFAULT_HEARTBEAT_LIVENESS, redispatch_initial: float = 5.0,
+                 purge_after: float = 3600.0) -> None:
+        self.store = TitanicStore(database, redispatch_initial=redispatch_initial)
+        self.dispatcher = Dispatcher(endpoint, self.store, concurrency=concurrency, purge_after=purge_after)
+        self.frontend = TitanicFrontend(self.store, on_accept=self.dispatcher.wake)
+        handlers: dict[str, Callable[[list[bytes]], list[bytes]]] = {
+            "titanic.request": self.frontend.request,
+            "titanic.reply": self.frontend.reply,
+            "titanic.close": self.frontend.close,
+        }
+        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=2, heartbeat_interval=heartbeat_interval,
+                               heartbeat_liveness=heartbeat_liveness) for name, handler in handlers.items()]
+
+    def start(self) -> TitanicServer:
+        """Start the dispatcher and the three services in threads."""
+        self.dispatcher.start()
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything and close the store."""
+        for worker in self.workers:
+            worker.stop()
+        self.dispatcher.stop()
+        self.store.close()
+
+    def run(self) -> None:
+        """Serve in the foreground until SIGINT or SIGTERM."""
+        done = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+        self.start()
+        try:
+            done.wait()
+        finally:
+            self.stop()
+
+
+def _adapt(handler: Callable[[list[bytes]], list[bytes]]) -> Callable[[list[bytes], SendPartial], list[bytes]]:
+    def handle(body: list[bytes], send_partial: SendPartial) -> list[bytes]:
+        return handler(list(body))
+
+    return handle
