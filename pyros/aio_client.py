@@ -120,7 +120,8 @@ class AsyncClient:
         pending = _Pending(frames, asyncio.get_running_loop().create_future(), progress)
         self._pending[request.id] = pending
         try:
-            return await self._attempts(sock, pending, service, timeout, retries)
+            reply: Reply = await self._attempts(sock, pending, service, timeout, retries)
+            return reply
         finally:
             self._pending.pop(request.id, None)
 

@@ -111,7 +111,7 @@ class Client:
 
     def __init__(self, endpoint: str = DEFAULT_ENDPOINT, *, timeout: float = DEFAULT_TIMEOUT,
                  retries: int = DEFAULT_RETRIES, token: str | None = None, dialect: Dialect = Dialect.V2,
-                 context: zmq.Context | None = None) -> None:
+                 context: zmq.Context[zmq.Socket[bytes]] | None = None) -> None:
         check_retry_options(timeout, retries)
         self.endpoint = endpoint
         self.timeout = timeout
@@ -119,7 +119,7 @@ class Client:
         self.token = token
         self.dialect = dialect
         self._context = context or zmq.Context.instance()
-        self._socket: zmq.Socket | None = None
+        self._socket: zmq.Socket[bytes] | None = None
 
     # -------------------------------------------------------------- lifecycle
 
@@ -135,9 +135,9 @@ class Client:
             self._socket.close(linger=0)
             self._socket = None
 
-    def _fresh_socket(self) -> zmq.Socket:
+    def _fresh_socket(self) -> zmq.Socket[bytes]:
         self.close()
-        sock = self._context.socket(zmq.DEALER)
+        sock: zmq.Socket[bytes] = self._context.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(self.endpoint)
         self._socket = sock

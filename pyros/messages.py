@@ -32,7 +32,8 @@ def new_id() -> str:
 
 def pack(obj: Any) -> bytes:
     """Serialise ``obj`` with msgpack (binary and text kept apart)."""
-    return msgpack.packb(obj, use_bin_type=True)
+    data: bytes = msgpack.packb(obj, use_bin_type=True)
+    return data
 
 
 def unpack(data: bytes) -> Any:
@@ -139,9 +140,8 @@ def request_id_of(body: bytes) -> str | None:
         obj = unpack(body)
     except MessageError:
         return None
-    if isinstance(obj, dict) and isinstance(obj.get("id"), str):
-        return obj["id"]
-    return None
+    rid = obj.get("id") if isinstance(obj, dict) else None
+    return rid if isinstance(rid, str) else None
 
 
 def decode_reply(body: bytes) -> Reply | Partial:
