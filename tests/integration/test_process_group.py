@@ -1,0 +1,102 @@
+"""The supervisor's process group with real child processes."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyros.supervision.process_group import ChildSpec, ProcessGroup
+from pyros.supervision.restart_policy import RestartPolicy
+from pyros.testing import wait_until
+
+pytestmark = pytest.mark.integration
+
+PY = sys.executable
+SLEEPER = [PY, "-c", "import time\nprint('up', flush=True)\ntime.sleep(120)"]
+CRASHER = [PY, "-c", "import sys\nprint('crashing', flush=True)\nsys.exit(3)"]
+STUBBORN = [PY, "-c", "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('ignoring TERM', flush=True)\ntime.sleep(120)"]
+FAST = RestartPolicy(initial_backoff=0.05, max_backoff=0.2, jitter=0.0, stable_after=5.0, window=30.0,
+                     max_quick_failures=3)
+
+
+def row(group: ProcessGroup, name: str) -> dict:
+    group.poll()
+    return next(r for r in group.status() if r["name"] == name)
+
+
+def test_start_status_and_graceful_stop(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("svc", SLEEPER)], tmp_path, policy=FAST, grace=5.0, rng=random.Random(1))
+    group.start_all()
+    wait_until(lambda: row(group, "svc")["state"] == "running", what="running")
+    status = row(group, "svc")
+    assert status["pid"] and status["target"] == "up" and status["restarts"] == 0
+    wait_until(lambda: b"\nup\n" in group.log_path("svc").read_bytes(), what="output in the log file")
+    group.stop_all(timeout=10)
+    final = row(group, "svc")
+    assert final["state"] == "stopped" and final["pid"] is None and final["last_exit"] == -15
+
+
+def test_crashing_child_is_restarted_then_declared_fatal(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("bad", CRASHER)], tmp_path, policy=FAST, rng=random.Random(2))
+    group.start("bad")
+    wait_until(lambda: row(group, "bad")["state"] == "fatal", timeout=20, what="fatal after quick failures")
+    final = row(group, "bad")
+    assert final["restarts"] == 2 and final["last_exit"] == 3
+    assert "3 quick failures" in final["reason"]
+    assert group.log_path("bad").read_bytes().count(b"\ncrashing\n") == 3
+    group.start("bad")  # an operator's start clears FATAL
+    wait_until(lambda: row(group, "bad")["restarts"] >= 3, what="started again after the reset")
+    group.stop_all(timeout=10)
+
+
+def test_stubborn_child_is_killed_after_the_grace_time(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("stubborn", STUBBORN)], tmp_path, policy=FAST, grace=0.3)
+    group.start("stubborn")
+    wait_until(lambda: b"\nignoring TERM\n" in group.log_path("stubborn").read_bytes(), what="child ready")
+    group.stop("stubborn")
+    wait_until(lambda: row(group, "stubborn")["state"] == "stopped", timeout=10, what="killed")
+    assert row(group, "stubborn")["last_exit"] == -9
+
+
+def test_killed_child_is_restarted_with_a_new_pid(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("svc", SLEEPER)], tmp_path, policy=FAST)
+    group.start("svc")
+    wait_until(lambda: row(group, "svc")["state"] == "running", what="running")
+    first = row(group, "svc")["pid"]
+    import os
+    import signal
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: row(group, "svc")["pid"] not in (None, first), timeout=10, what="restarted")
+    assert row(group, "svc")["restarts"] == 1
+    group.stop_all(timeout=10)
+
+
+def test_restart_command_is_not_counted_as_a_failure(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("svc", SLEEPER)], tmp_path, policy=FAST)
+    group.start("svc")
+    wait_until(lambda: row(group, "svc")["state"] == "running", what="running")
+    first = row(group, "svc")["pid"]
+    group.restart("svc")
+    wait_until(lambda: row(group, "svc")["pid"] not in (None, first) and row(group, "svc")["state"] == "running",
+               timeout=10, what="running again")
+    assert row(group, "svc")["reason"] == "" or "failure" not in row(group, "svc")["reason"]
+    group.stop_all(timeout=10)
+
+
+def test_unknown_names_and_duplicates_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        ProcessGroup([ChildSpec("a", SLEEPER), ChildSpec("a", SLEEPER)], tmp_path)
+    group = ProcessGroup([ChildSpec("a", SLEEPER)], tmp_path)
+    with pytest.raises(KeyError, match="no service 'b'"):
+        group.start("b")
+
+
+def test_a_missing_executable_is_a_failed_start_not_a_crash_of_the_supervisor(tmp_path: Path) -> None:
+    group = ProcessGroup([ChildSpec("ghost", ["/nonexistent/binary"])], tmp_path, policy=FAST)
+    group.start("ghost")
+    wait_until(lambda: row(group, "ghost")["state"] == "fatal", timeout=20, what="fatal")
+    assert "cannot start" in row(group, "ghost")["reason"] or "quick failures" in row(group, "ghost")["reason"]
