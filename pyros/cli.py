@@ -392,3 +392,62 @@ def run_command(state: _State, host_name: str) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 click.echo(f"killed {label}", err=True)
+
+
+# ---------------------------------------------------------------- supervision
+
+
+@main.command("start")
+@click.argument("services", nargs=-1)
+@click.option("--host", "host_name", default="control", show_default=True, help="Host section of the config.")
+@click.option("--log-dir", default="var/log", show_default=True, type=click.Path(file_okay=False),
+              help="Directory of the per-service log files.")
+@click.option("--broker", "endpoint", help="Broker endpoint (default: broker.endpoint).")
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_obj
+def start_command(state: _State, services: tuple[str, ...], host_name: str, log_dir: str, endpoint: str | None,
+                  verbose: bool) -> None:
+    """Supervise this host's services (or only SERVICES) in the foreground; Ctrl-C stops them all."""
+    from pyros.service import AccessPolicy
+    from servers.supervisor import Supervisor, child_specs
+
+    config = state.config()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sets = [arg for key, value in state.overrides.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+    try:
+        specs = child_specs(config, host_name, only=services, config_path=state.config_path, settings=sets)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="SERVICES/--host") from None
+    supervisor = Supervisor(host_name, specs, endpoint or config.broker.endpoint, log_dir,
+                            access=AccessPolicy(config.access.tokens, config.access.default_level),
+                            heartbeat_interval=config.broker.heartbeat_interval,
+                            heartbeat_liveness=config.broker.heartbeat_liveness)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: supervisor.stop(timeout=0))
+    click.echo(f"supervising {', '.join(s.name for s in specs) or 'nothing'} on host {host_name}", err=True)
+    supervisor.run()
+
+
+@main.command("status")
+@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
+@_client_options
+@click.pass_obj
+def status_command(state: _State, host_name: str, endpoint: str | None, token: str | None, timeout: float | None,
+                   as_json: bool) -> None:
+    """Show the state, pid, uptime and restarts of a host's supervised services."""
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            rows = client.call(f"supervisor.{host_name}", "processes")
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+    if as_json:
+        _print(rows, True)
+        return
+    click.echo(f"{'service':<24} {'state':<9} {'target':<6} {'pid':>7} {'uptime':>9} {'restarts':>8}  reason")
+    for r in rows:
+        uptime = f"{r['uptime']:.0f}s" if r.get("uptime") is not None else "-"
+        click.echo(f"{r['name']:<24} {r['state']:<9} {r['target']:<6} {r['pid'] or '-':>7} {uptime:>9} "
+                   f"{r['restarts']:>8}  {r.get('reason', '')}")

@@ -150,6 +150,11 @@ class Client:
              progress: ProgressCallback | None = None, request_id: str | None = None, **kwargs: Any) -> Any:
         """Run a command of a service and return the data of its reply.
 
+        Command arguments whose names clash with this method's own parameters
+        (``service``, ``cmd``, ``args``, ``timeout``, ``retries``, ``token``,
+        ``progress``, ``request_id``) must go in ``args``:
+        ``client.call("supervisor.node1", "stop", {"service": "echo"})``.
+
         Args:
             service: Service name (or ``<service>.<instance>``).
             cmd: Command name.
