@@ -451,3 +451,33 @@ def status_command(state: _State, host_name: str, endpoint: str | None, token: s
         uptime = f"{r['uptime']:.0f}s" if r.get("uptime") is not None else "-"
         click.echo(f"{r['name']:<24} {r['state']:<9} {r['target']:<6} {r['pid'] or '-':>7} {uptime:>9} "
                    f"{r['restarts']:>8}  {r.get('reason', '')}")
+
+
+@main.command("titanic")
+@click.option("--database", default="var/titanic.db", show_default=True, type=click.Path(dir_okay=False),
+              help="SQLite file of the stored requests.")
+@click.option("--broker", "endpoint", help="Broker endpoint (default: broker.endpoint).")
+@click.option("--concurrency", type=int, default=32, show_default=True, help="Requests dispatched at once.")
+@click.option("--redispatch", type=float, default=5.0, show_default=True,
+              help="Seconds before an unanswered request is sent again (doubling).")
+@click.option("--purge-after", type=float, default=3600.0, show_default=True,
+              help="Seconds closed requests are kept.")
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_obj
+def titanic_command(state: _State, database: str, endpoint: str | None, concurrency: int, redispatch: float,
+                    purge_after: float, verbose: bool) -> None:
+    """Run Titanic (9/TSP: titanic.request, titanic.reply, titanic.close) in the foreground."""
+    from pathlib import Path
+
+    from servers.titanic import TitanicServer
+
+    config = state.config()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    server = TitanicServer(endpoint or config.broker.endpoint, database, concurrency=concurrency,
+                           heartbeat_interval=config.broker.heartbeat_interval,
+                           heartbeat_liveness=config.broker.heartbeat_liveness, redispatch_initial=redispatch,
+                           purge_after=purge_after)
+    click.echo(f"titanic serving from {database}", err=True)
+    server.run()

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 from typing import Callable
@@ -317,3 +318,14 @@ def _adapt(handler: Callable[[list[bytes]], list[bytes]]) -> Callable[[list[byte
         return handler(list(body))
 
     return handle
+
+
+def main() -> None:
+    """``python -m servers.titanic``: same options as ``pyros titanic``."""
+    from pyros.cli import main as pyros_main
+
+    pyros_main.main(args=["titanic", *sys.argv[1:]], prog_name="python -m servers.titanic")
+
+
+if __name__ == "__main__":
+    main()
