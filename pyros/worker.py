@@ -70,13 +70,16 @@ class Worker:
         reconnect_max: Longest wait between attempts.
         dialect: Worker dialect (``Dialect.V2`` streams progress).
         context: ZeroMQ context (the process-wide instance by default).
+        inline: Run the handler in the I/O thread instead of the pool: no thread
+            hand-off per request, for handlers that finish in well under a
+            heartbeat interval (several slots still let the broker pipeline).
     """
 
     def __init__(self, endpoint: str, handler: Handler, names: Sequence[str], *, slots: int = 4,
                  heartbeat_interval: float = c.DEFAULT_HEARTBEAT_INTERVAL,
                  heartbeat_liveness: int = c.DEFAULT_HEARTBEAT_LIVENESS, reconnect_min: float = 0.05,
                  reconnect_max: float = 5.0, dialect: Dialect = Dialect.V2,
-                 context: zmq.Context | None = None) -> None:
+                 context: zmq.Context | None = None, inline: bool = False) -> None:
         if slots < 1:
             raise ValueError("slots must be >= 1")
         if not names:
@@ -92,6 +95,7 @@ class Worker:
         self.reconnect_min = reconnect_min
         self.reconnect_max = reconnect_max
         self.dialect = dialect
+        self.inline = inline
         self._context = context or zmq.Context.instance()
         self._slots = [_Slot(i, name.encode()) for i, name in enumerate(n for n in self.names for _ in range(slots))]
         self._pool = ThreadPoolExecutor(max_workers=len(self._slots), thread_name_prefix="pyros-worker")
@@ -210,7 +214,12 @@ class Worker:
                     continue
                 slot.busy = message.client
                 self.counts["requests"] += 1
-                self._pool.submit(self._execute, slot.index, slot.generation, message.client, message.body or [])
+                if self.inline:
+                    self._execute(slot.index, slot.generation, message.client, message.body or [])
+                    self._send_results()
+                else:
+                    self._pool.submit(self._execute, slot.index, slot.generation, message.client,
+                                      message.body or [])
         return False
 
     def _execute(self, index: int, generation: int, client: bytes, body: list[bytes]) -> None:

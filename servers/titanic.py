@@ -169,13 +169,17 @@ class Dispatcher:
             self._thread.join(timeout)
 
     def _send(self, slot: _Slot, uid: str, service: str, body: list[bytes]) -> None:
-        if slot.socket is not None:
-            slot.socket.close(linger=0)  # Lazy Pirate: a fresh socket for every (re)dispatch
-        sock = self._context.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self.endpoint)
-        sock.send_multipart(client_request(service, body, Dialect.V1))
-        slot.socket, slot.uuid = sock, uid
+        if slot.socket is not None and slot.uuid is not None:
+            # Lazy Pirate: a request still unanswered is re-sent on a fresh socket, so
+            # that a late reply to an abandoned send can never be taken for another's.
+            slot.socket.close(linger=0)
+            slot.socket = None
+        if slot.socket is None:
+            slot.socket = self._context.socket(zmq.DEALER)
+            slot.socket.setsockopt(zmq.LINGER, 0)
+            slot.socket.connect(self.endpoint)
+        slot.socket.send_multipart(client_request(service, body, Dialect.V1))
+        slot.uuid = uid
         self.dispatched += 1
 
     def _dispatch_due(self, now: float) -> None:
@@ -284,8 +288,12 @@ class TitanicServer:
             "titanic.reply": self.frontend.reply,
             "titanic.close": self.frontend.close,
         }
-        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=2, heartbeat_interval=heartbeat_interval,
-                               heartbeat_liveness=heartbeat_liveness) for name, handler in handlers.items()]
+        # titanic.request takes most of the load: one slot per expected concurrent client.
+        slots = {"titanic.request": 8, "titanic.reply": 4, "titanic.close": 2}
+        # The handlers are short (one SQLite statement): run them inline, no thread hand-off.
+        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=slots[name], inline=True,
+                               heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness)
+                        for name, handler in handlers.items()]
 
     def start(self) -> TitanicServer:
         """Start the dispatcher and the three services in threads."""

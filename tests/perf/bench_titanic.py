@@ -1,0 +1,150 @@
+"""Titanic benchmark: durable acceptance rate and end-to-end rate (``make bench``).
+
+* **Acceptance**: 8 client processes call ``titanic.request`` in a loop for a
+  fixed window; each request is on disk (SQLite WAL, ``synchronous=FULL``)
+  before its 200 reply. Target: >= 2,000 accepted/s.
+* **End to end**: 2,000 requests submitted by 8 processes, timed until every one
+  has a stored reply from the echo service (read from Titanic's database).
+
+Broker, Titanic and the echo service are real processes on loopback TCP. Three
+runs each; medians. Results go to ``docs/performance.md`` between
+``<!-- bench:titanic:start -->`` and ``<!-- bench:titanic:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyros.client import Client
+from pyros.testing import BrokerProcess, ManagedProcess, wait_until
+from pyros.titanic.client import TitanicClient
+from pyros.titanic.store import TitanicStore
+
+CLIENTS = 8
+TARGET_ACCEPTED = 2000.0
+DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
+START, END = "<!-- bench:titanic:start -->", "<!-- bench:titanic:end -->"
+
+
+def _submitter(endpoint: str, duration: float, count: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Submit for ``duration`` seconds (or ``count`` requests); report (accepted, uuids)."""
+    uids: list[str] = []
+    with Client(endpoint, timeout=10, retries=2) as client:
+        tsp = TitanicClient(client)
+        deadline = time.monotonic() + duration
+        while (count and len(uids) < count) or (not count and time.monotonic() < deadline):
+            uids.append(tsp.submit("echo", "echo", {"text": "bench"}))
+    out.put(uids)
+
+
+def _run_clients(endpoint: str, duration: float = 0.0, count: int = 0) -> tuple[list[str], float]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_submitter, args=(endpoint, duration, count, queue)) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    uids: list[str] = []
+    for _ in procs:
+        uids.extend(queue.get(timeout=300))
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join(30)
+    return uids, elapsed
+
+
+def measure(runs: int, duration: float, e2e_requests: int) -> dict[str, list[float]]:
+    """Run the measurements; return lists of rates per kind."""
+    results: dict[str, list[float]] = {"accepted": [], "end_to_end": []}
+    with tempfile.TemporaryDirectory() as tmp, BrokerProcess(heartbeat_interval=2.5) as broker:
+        database = Path(tmp) / "titanic.db"
+        titanic = ManagedProcess([sys.executable, "-m", "pyros", "titanic", "--broker", broker.endpoint,
+                                  "--database", str(database), "--concurrency", "64"])
+        echo = ManagedProcess([sys.executable, "-m", "pyros", "serve", "servers.echo:EchoService", "--broker",
+                               broker.endpoint, "--slots", "8"])
+        try:
+            with broker.client(timeout=5) as client:
+                wait_until(lambda: client.service_exists("titanic.request") and client.service_exists("echo"),
+                           timeout=30, what="titanic and echo up")
+            reader = TitanicStore(database)
+            for run in range(runs):
+                # Acceptance: submissions counted inside the window only (process start-up excluded).
+                uids, _ = _run_clients(broker.endpoint, duration=duration)
+                rate = len(uids) / duration
+                results["accepted"].append(rate)
+                wait_until(lambda: reader.counts()["pending"] + reader.counts()["dispatched"] == 0, timeout=300,
+                           what="backlog drained")
+                # End to end: time until every submitted request has a stored reply.
+                replied_before = reader.counts()["replied"]
+                started = time.perf_counter()
+                uids, _ = _run_clients(broker.endpoint, count=e2e_requests // CLIENTS)
+                wait_until(lambda: reader.counts()["replied"] - replied_before >= len(uids), timeout=300,
+                           interval=0.01, what="every request replied")
+                e2e = len(uids) / (time.perf_counter() - started)
+                results["end_to_end"].append(e2e)
+                print(f"run {run + 1}: accepted {rate:,.0f}/s, end to end {e2e:,.0f}/s", flush=True)
+            reader.close()
+        finally:
+            echo.stop()
+            titanic.stop()
+    return results
+
+
+def report(results: dict[str, list[float]], runs: int, duration: float, e2e_requests: int) -> str:
+    """Markdown section with medians and the target."""
+    acc = statistics.median(results["accepted"])
+    e2e = statistics.median(results["end_to_end"])
+    verdict = "PASS" if acc >= TARGET_ACCEPTED else "FAIL"
+    return "\n".join([
+        f"### Titanic benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+        f"{runs} runs; {CLIENTS} client processes; SQLite WAL with `synchronous=FULL` (each request on disk "
+        f"before its 200); acceptance window {duration:g} s; end to end {e2e_requests} requests through "
+        "`servers.echo` until every reply is stored. Medians.",
+        "",
+        "| measure | median | runs | target | result |",
+        "|---|---:|---|---:|---|",
+        f"| accepted/s | {acc:,.0f} | {', '.join(f'{r:,.0f}' for r in results['accepted'])} | "
+        f"≥ {TARGET_ACCEPTED:,.0f} | {verdict} |",
+        f"| end to end/s | {e2e:,.0f} | {', '.join(f'{r:,.0f}' for r in results['end_to_end'])} | — | — |",
+        "",
+        f"Machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} after. "
+        "Reproduce: `.venv/bin/python -m tests.perf.bench_titanic`.",
+    ])
+
+
+def write_doc(section: str, path: Path = DOC) -> None:
+    """Replace the Titanic section of the performance document (append it the first time)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    block = f"{START}\n{section}\n{END}"
+    if START in text and END in text:
+        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + f"\n\n## Titanic\n\n{block}\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: ``--runs``, ``--duration``, ``--requests``, ``--no-doc``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=3.0, help="acceptance window, seconds")
+    parser.add_argument("--requests", type=int, default=2000, help="end-to-end requests per run")
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
+    args = parser.parse_args(argv)
+    results = measure(args.runs, args.duration, args.requests)
+    section = report(results, args.runs, args.duration, args.requests)
+    print(section)
+    if not args.no_doc:
+        write_doc(section)
+
+
+if __name__ == "__main__":
+    main()
