@@ -1,0 +1,116 @@
+"""Publish keys to the K/V (Clone) server's collector.
+
+A :class:`KVPublisher` sends KVSET commands on a PUSH socket. It remembers the
+keys it owns (last value and ttl) so that :meth:`KVPublisher.republish_all` can
+restore them on a restarted server; wire it to
+:meth:`pyros.kv.subscriber.KVSubscriber.on_epoch_change`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import zmq
+
+from pyros.errors import TransportError
+from pyros.kv.message import KVMessage
+from pyros.kv.store import TTL_PROPERTY
+from pyros.messages import pack
+
+
+class KVPublisher:
+    """Set and delete keys through the collector socket; thread-safe.
+
+    Args:
+        collector_endpoint: The server's collector endpoint.
+        context: ZeroMQ context to use (the process-wide instance by default).
+    """
+
+    def __init__(self, collector_endpoint: str, *, context: zmq.Context | None = None) -> None:
+        self.endpoint = collector_endpoint
+        self._context = context or zmq.Context.instance()
+        self._lock = threading.Lock()
+        self._owned: dict[str, tuple[bytes, float | None]] = {}
+        self._socket: zmq.Socket | None = self._context.socket(zmq.PUSH)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.SNDHWM, 0)
+        self._socket.connect(collector_endpoint)
+
+    def owned(self) -> dict[str, bytes]:
+        """Return a ``key -> packed value`` copy of the keys this publisher set and did not delete."""
+        with self._lock:
+            return {key: body for key, (body, _ttl) in self._owned.items()}
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Set ``key`` to ``value`` (msgpack-packed).
+
+        Args:
+            key: Non-empty key, not a command name.
+            value: Any msgpack-serialisable value; ``None`` is allowed (packed, not a delete).
+            ttl: Seconds after which the server deletes the key, or ``None``.
+
+        Raises:
+            ValueError: Invalid key or ttl.
+            TransportError: The publisher is closed or the message could not be queued.
+        """
+        if ttl is not None and (isinstance(ttl, bool) or not math.isfinite(ttl) or ttl <= 0):
+            raise ValueError(f"ttl must be finite and > 0, not {ttl!r}")
+        body = pack(value)
+        message = self._message(key, body, ttl)
+        with self._lock:
+            self._send(message)
+            self._owned[key] = (body, ttl)
+
+    def delete(self, key: str) -> None:
+        """Delete ``key`` on the server (and forget it).
+
+        Raises:
+            ValueError: Invalid key.
+            TransportError: The publisher is closed or the message could not be queued.
+        """
+        message = KVMessage(key).encode()
+        with self._lock:
+            self._send(message)
+            self._owned.pop(key, None)
+
+    def republish_all(self, *_args: Any) -> int:
+        """Send again every key this publisher owns (after a server restart).
+
+        Accepts and ignores arguments so it can be used directly as an epoch-change
+        callback. A key with a ttl gets its full ttl again.
+
+        Returns:
+            How many keys were sent.
+        """
+        with self._lock:
+            for key, (body, ttl) in self._owned.items():
+                self._send(self._message(key, body, ttl))
+            return len(self._owned)
+
+    def close(self) -> None:
+        """Close the socket (LINGER 0: unsent messages are dropped)."""
+        with self._lock:
+            if self._socket is not None:
+                self._socket.close(linger=0)
+                self._socket = None
+
+    def __enter__(self) -> KVPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _message(key: str, body: bytes, ttl: float | None) -> list[bytes]:
+        properties = {} if ttl is None else {TTL_PROPERTY: repr(float(ttl))}
+        return KVMessage(key, properties=properties, body=body).encode()
+
+    def _send(self, frames: list[bytes]) -> None:
+        if self._socket is None:
+            raise TransportError("K/V publisher is closed")
+        try:
+            self._socket.send_multipart(frames, zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            raise TransportError(f"cannot queue KVSET to {self.endpoint}: {exc}") from exc
