@@ -195,7 +195,8 @@ class Dispatcher:
                 continue
             self._send(slot, request.uuid, request.service, request.body)
 
-    def _receive(self, slot: _Slot, now: float) -> None:
+    def _receive(self, slot: _Slot, now: float, replies: list[tuple[str, list[bytes]]]) -> None:
+        """Take a slot's reply: reschedule on ServiceUnavailable, else add it to ``replies`` to store."""
         sock, uid = slot.socket, slot.uuid
         if sock is None or uid is None:
             return
@@ -212,10 +213,15 @@ class Dispatcher:
         if _is_broker_unavailable(message.body):
             self.store.reschedule(uid, now + self.unavailable_backoff, now)
             return
-        if self.store.store_reply(uid, message.body, now):
-            self.replies_stored += 1
-        else:
-            self.duplicate_replies += 1
+        replies.append((uid, message.body))
+
+    def _store(self, replies: list[tuple[str, list[bytes]]], now: float) -> None:
+        """Store the replies of one poll in one transaction (first reply wins)."""
+        if not replies:
+            return
+        stored = self.store.store_replies(replies, now)
+        self.replies_stored += sum(stored)
+        self.duplicate_replies += len(stored) - sum(stored)
 
     def run(self) -> None:
         """Dispatch until :meth:`stop`."""
@@ -240,9 +246,11 @@ class Dispatcher:
                     except BlockingIOError:
                         pass
                 now = self._clock()
+                replies: list[tuple[str, list[bytes]]] = []
                 for slot in self._slots:
                     if slot.socket is not None and slot.socket in events:
-                        self._receive(slot, now)
+                        self._receive(slot, now, replies)
+                self._store(replies, now)
         finally:
             for slot in self._slots:
                 if slot.socket is not None:
@@ -290,8 +298,11 @@ class TitanicServer:
         }
         # titanic.request takes most of the load: one slot per expected concurrent client.
         slots = {"titanic.request": 8, "titanic.reply": 4, "titanic.close": 2}
-        # The handlers are short (one SQLite statement): run them inline, no thread hand-off.
-        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=slots[name], inline=True,
+        # titanic.reply and titanic.close are one quick statement: inline, no thread hand-off.
+        # titanic.request runs in pool threads so that accepts arriving while the store is
+        # busy are written together (group commit).
+        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=slots[name],
+                               inline=name != "titanic.request",
                                heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness)
                         for name, handler in handlers.items()]
 

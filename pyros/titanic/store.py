@@ -271,6 +271,28 @@ class TitanicStore:
                 (_pack_frames(reply), now, normalise_uuid(uid)))
         return cur.rowcount == 1
 
+    def store_replies(self, replies: list[tuple[str, list[bytes]]], now: float) -> list[bool]:
+        """Store several replies in one transaction (one fsync); each as :meth:`store_reply` would.
+
+        Returns:
+            For each reply, whether it was stored (False: already replied, closed or unknown).
+        """
+        results = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for uid, reply in replies:
+                    cur = self._db.execute(
+                        "UPDATE titanic_request SET state = 'replied', reply = ?, updated = ?"
+                        " WHERE uuid = ? AND state IN ('pending', 'dispatched')",
+                        (_pack_frames(reply), now, normalise_uuid(uid)))
+                    results.append(cur.rowcount == 1)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return results
+
     def close_request(self, uid: str, now: float) -> None:
         """Close a request (idempotent; unknown UUIDs are fine, as 9/TSP requires)."""
         with self._lock:
