@@ -481,3 +481,65 @@ def titanic_command(state: _State, database: str, endpoint: str | None, concurre
                            purge_after=purge_after)
     click.echo(f"titanic serving from {database}", err=True)
     server.run()
+
+
+# ---------------------------------------------------------------- key/value store
+
+
+@main.command("kv")
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+@click.pass_obj
+def kv_command(state: _State, verbose: bool) -> None:
+    """Run the Clone key/value server (12/CHP) on the [kv] endpoints, in the foreground."""
+    from pyros.kv.server import CloneServer
+
+    kv = state.config().kv
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = CloneServer(kv.snapshot, kv.publisher, kv.collector, hugz_interval=kv.hugz_interval)
+    server.install_signal_handlers()
+    click.echo(f"kv snapshot {server.snapshot_endpoint}, updates {server.publisher_endpoint}, "
+               f"collector {server.collector_endpoint}", err=True)
+    server.run()
+
+
+@main.command("watch")
+@click.argument("prefix", default="")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line: {key, value}.")
+@click.option("--count", type=int, help="Exit after this many changes (the snapshot's keys included).")
+@click.option("--timeout", type=float, help="Exit after this many seconds.")
+@click.pass_obj
+def watch_command(state: _State, prefix: str, as_json: bool, count: int | None, timeout: float | None) -> None:
+    """Print the live key/value state under PREFIX, then every change (a deleted key shows null)."""
+    import queue
+
+    from pyros.kv.message import valid_subtree
+    from pyros.kv.subscriber import KVSubscriber
+
+    kv = state.config().kv
+    changes: queue.Queue[tuple[str, Any]] = queue.Queue()
+    subscriber = KVSubscriber(kv.snapshot, kv.publisher, prefix if prefix and valid_subtree(prefix) else "",
+                              start=False)
+    subscriber.add_callback(prefix, lambda key, value: changes.put((key, value)))
+    subscriber.start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    deadline = None if timeout is None else time.monotonic() + timeout
+    shown = 0
+    try:
+        while not stop.is_set() and (count is None or shown < count):
+            wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            if wait <= 0:
+                break
+            try:
+                key, value = changes.get(timeout=wait)
+            except queue.Empty:
+                continue
+            shown += 1
+            if as_json:
+                click.echo(json.dumps({"key": key, "value": value}, default=str))
+            else:
+                click.echo(f"{key} = {json.dumps(value, default=str)}")
+    finally:
+        subscriber.stop()

@@ -228,6 +228,23 @@ class ClientConfig:
 
 
 @dataclass(frozen=True)
+class KVConfig:
+    """The Clone key/value server (12/CHP) beside the broker.
+
+    Attributes:
+        snapshot: ROUTER endpoint answering ICANHAZ? (snapshots).
+        publisher: PUB endpoint of the updates.
+        collector: PULL endpoint where services publish.
+        hugz_interval: Seconds of silence after which the server sends HUGZ (> 0).
+    """
+
+    snapshot: str = field(default="tcp://127.0.0.1:5556", metadata=_meta(_endpoint))
+    publisher: str = field(default="tcp://127.0.0.1:5557", metadata=_meta(_endpoint))
+    collector: str = field(default="tcp://127.0.0.1:5558", metadata=_meta(_endpoint))
+    hugz_interval: float = field(default=1.0, metadata=_meta(_positive))
+
+
+@dataclass(frozen=True)
 class DatabaseConfig:
     """The long-lived state store.
 
@@ -305,6 +322,7 @@ class Config:
         site: Observatory site.
         broker: Broker endpoints and heartbeat settings.
         client: Client API defaults.
+        kv: Clone key/value server endpoints.
         database: Database URL.
         clock: Observatory time.
         access: Access levels.
@@ -314,6 +332,7 @@ class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     client: ClientConfig = field(default_factory=ClientConfig)
+    kv: KVConfig = field(default_factory=KVConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     clock: ClockConfig = field(default_factory=ClockConfig)
     access: AccessConfig = field(default_factory=AccessConfig)

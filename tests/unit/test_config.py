@@ -646,7 +646,7 @@ def test_to_dict_is_plain_and_spells_class() -> None:
         "control": {"services": {"echo": {"class": "servers.echo:EchoService", "args": {"a": [1]}}}}
     }
     assert plain["clock"] == {"mode": "real", "speed": 1.0}  # None values are left out
-    assert set(plain) == {"site", "broker", "client", "database", "clock", "access", "hosts"}
+    assert set(plain) == {"site", "broker", "client", "kv", "database", "clock", "access", "hosts"}
     plain["hosts"]["control"]["services"]["echo"]["args"]["a"].append(2)
     assert config.hosts["control"].services["echo"].args == {"a": [1]}  # a copy, not a view
 
