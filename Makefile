@@ -15,7 +15,7 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 run: install
-	$(BIN)/pyros run
+	$(BIN)/pyros start
 
 test: install
 	$(BIN)/python -m pytest

@@ -363,7 +363,11 @@ def run_command(state: _State, host_name: str) -> None:
         click.echo(f"warning: no [hosts.{host_name}] in the configuration: starting the broker only", err=True)
     else:
         for name, svc in host.services.items():
-            argv = [*base, "serve", svc.class_, "--name", name]
+            if svc.command is not None:
+                if svc.command[0] != "broker":  # pyros run starts the broker itself
+                    commands.append((name, [*base, *svc.command]))
+                continue
+            argv = [*base, "serve", str(svc.class_), "--name", name]
             if svc.instance:
                 argv += ["--instance", svc.instance]
             for key, value in svc.args.items():

@@ -140,6 +140,10 @@ def _class_path(value: str) -> str | None:
     return None if _CLASS_RE.fullmatch(value) else f"expected 'module.path:ClassName', got {value!r}"
 
 
+def _class_path_or_none(value: str | None) -> str | None:
+    return None if value is None else _class_path(value)
+
+
 def _instance_name(value: str | None) -> str | None:
     if value is None or _INSTANCE_RE.fullmatch(value):
         return None
@@ -290,15 +294,21 @@ class AccessConfig:
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    """One service a host's supervisor starts.
+    """One service a host's supervisor starts: a Service class, or a ``pyros`` command.
+
+    Exactly one of ``class`` and ``command`` is given.
 
     Attributes:
-        class_: ``"module.path:ClassName"`` of the service (TOML key ``class``).
+        class_: ``"module.path:ClassName"`` of a :class:`pyros.service.Service`
+            (TOML key ``class``), run with ``pyros serve``.
+        command: Arguments of a ``pyros`` subcommand for processes that are not
+            services, e.g. ``["broker"]``, ``["kv"]``, ``["titanic", "--database", "var/titanic.db"]``.
         instance: Instance name, when several instances of a service run.
         args: Keyword arguments of the class (free-form TOML values).
     """
 
-    class_: str = field(metadata=_meta(_class_path, key="class"))
+    class_: str | None = field(default=None, metadata=_meta(_class_path_or_none, key="class"))
+    command: list[str] | None = None
     instance: str | None = field(default=None, metadata=_meta(_instance_name))
     args: dict[str, Any] = field(default_factory=dict)
 
@@ -632,6 +642,11 @@ def _build(tp: Any, value: Any, path: KeyPath, layers: _Layers) -> Any:
                 raise layers.error(path, f"table keys must be non-empty str, got {_describe_value(key)}")
             out[key] = _build(item_type, item, (*path, key), layers)
         return out
+    if typing.get_origin(tp) is list:
+        if not isinstance(value, list):
+            raise layers.error(path, f"expected array, got {_describe_value(value)}")
+        (item_type,) = typing.get_args(tp)
+        return [_build(item_type, item, (*path, str(i)), layers) for i, item in enumerate(value)]
     if typing.get_origin(tp) is Literal:
         allowed = typing.get_args(tp)
         if not isinstance(value, str) or value not in allowed:
@@ -707,13 +722,18 @@ def _check_clock(clock: ClockConfig, layers: _Layers) -> None:
 
 
 def _check_services(hosts: Mapping[str, HostConfig], layers: _Layers) -> None:
-    """Reject reserved service names."""
+    """Reject reserved service names, and entries without exactly one of class and command."""
     for host, host_cfg in hosts.items():
-        for name in host_cfg.services:
+        for name, service in host_cfg.services.items():
             if name.startswith("mmi."):
                 raise layers.error(
                     ("hosts", host, "services", name), "service names 'mmi.*' are reserved for the broker"
                 )
+            if (service.class_ is None) == (service.command is None):
+                raise layers.error(("hosts", host, "services", name),
+                                   "give exactly one of 'class' (a Service) and 'command' (pyros arguments)")
+            if service.command is not None and not service.command:
+                raise layers.error(("hosts", host, "services", name, "command"), "must not be empty")
 
 
 # ---------------------------------------------------------------------------- loading

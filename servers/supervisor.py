@@ -53,7 +53,10 @@ def child_specs(config: Config, host: str, *, only: Sequence[str] = (), config_p
     for name, svc in section.services.items():
         if only and name not in only:
             continue
-        argv = [*base, "serve", svc.class_, "--name", name]
+        if svc.command is not None:
+            specs.append(ChildSpec(name, [*base, *svc.command]))
+            continue
+        argv = [*base, "serve", str(svc.class_), "--name", name]
         if svc.instance:
             argv += ["--instance", svc.instance]
         for key, value in svc.args.items():

@@ -290,7 +290,17 @@ def test_trailing_newlines_are_not_accepted(key: str, value: str) -> None:
 
 def test_missing_class(tmp_path: Path) -> None:
     file = write(tmp_path, '[hosts.control.services.echo]\ninstance = "a"')
-    assert config_error(file, env={}) == f"hosts.control.services.echo.class: missing required key (from {file})"
+    assert config_error(file, env={}) == (f"hosts.control.services.echo: give exactly one of 'class' (a Service) "
+                                          f"and 'command' (pyros arguments) (from {file})")
+
+
+def test_class_and_command_are_exclusive_and_command_not_empty(tmp_path: Path) -> None:
+    both = write(tmp_path, '[hosts.control.services.kv]\nclass = "a:B"\ncommand = ["kv"]')
+    assert "give exactly one of 'class'" in config_error(both, env={})
+    empty = write(tmp_path, '[hosts.control.services.kv]\ncommand = []')
+    assert config_error(empty, env={}).startswith("hosts.control.services.kv.command: must not be empty")
+    good = write(tmp_path, '[hosts.control.services.kv]\ncommand = ["kv", "-v"]')
+    assert load_config(good, env={}).hosts["control"].services["kv"].command == ["kv", "-v"]
 
 
 @pytest.mark.parametrize("bad", ["a.b", "two words", ""])
@@ -492,7 +502,7 @@ def test_bool_coercion_rejects_other_text() -> None:
         (
             "PYROS_HOSTS__CONTROL__SERVICES__ECHO__INSTANCE",
             "a",
-            "hosts.control.services.echo.class: missing required key",
+            "hosts.control.services.echo: give exactly one of 'class' (a Service) and 'command' (pyros arguments)",
         ),
         ("PYROS_CLOCK__ANCHOR", "whenever", "clock.anchor: invalid instant 'whenever'"),
         ("PYROS_BROKER__HEARBEAT_INTERVAL", "1", "broker.hearbeat_interval: unknown key"),

@@ -1,0 +1,70 @@
+"""`pyros start` brings up the whole configured system under the supervisor (what `make run` does)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pyros.client import Client
+from pyros.errors import TransportError
+from pyros.kv.subscriber import KVSubscriber
+from pyros.testing import PROJECT_ROOT, ManagedProcess, child_env, free_endpoint, wait_until
+from pyros.titanic.client import TitanicClient
+
+pytestmark = pytest.mark.integration
+
+
+def test_start_runs_broker_kv_titanic_and_services(tmp_path: Path) -> None:
+    broker, snap, pub, coll = (free_endpoint() for _ in range(4))
+    config = tmp_path / "site.toml"
+    config.write_text(f"""
+[broker]
+endpoint = "{broker}"
+bind = "{broker}"
+heartbeat_interval = 0.5
+
+[kv]
+snapshot = "{snap}"
+publisher = "{pub}"
+collector = "{coll}"
+
+[hosts.control.services.broker]
+command = ["broker"]
+[hosts.control.services.kv]
+command = ["kv"]
+[hosts.control.services.titanic]
+command = ["titanic", "--database", "{tmp_path / 'titanic.db'}", "--redispatch", "0.5"]
+[hosts.control.services.echo]
+class = "servers.echo:EchoService"
+""")
+    supervisor = ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "start", "--log-dir",
+                                 str(tmp_path / "logs")])
+    try:
+        with Client(broker, timeout=1, retries=0) as client:
+            def all_running() -> bool:
+                try:
+                    rows = client.call("supervisor.control", "processes")
+                except TransportError:
+                    return False
+                return [r["state"] for r in rows] == ["running"] * 4
+
+            wait_until(all_running, timeout=60, what="broker, kv, titanic and echo running")
+            wait_until(lambda: client.service_exists("echo") and client.service_exists("titanic.request"),
+                       timeout=30, what="services registered")
+        with Client(broker, timeout=10) as client:
+            assert client.call("echo", "echo", text="night") == "night"
+            assert TitanicClient(client).call("echo", "add", {"a": 1, "b": 2}, timeout=30) == 3
+        with KVSubscriber(snap, pub) as sub:
+            assert sub.wait_synced(20)
+        status = subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), "status"],
+                                capture_output=True, text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=60)
+        assert status.returncode == 0, status.stderr
+        for name in ("broker", "kv", "titanic", "echo"):
+            assert name in status.stdout
+    finally:
+        assert supervisor.stop(timeout=60) == 0
+    for name in ("broker", "kv", "titanic", "echo"):
+        assert (tmp_path / "logs" / f"{name}.log").exists()
