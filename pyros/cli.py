@@ -547,3 +547,73 @@ def watch_command(state: _State, prefix: str, as_json: bool, count: int | None, 
                 click.echo(f"{key} = {json.dumps(value, default=str)}")
     finally:
         subscriber.stop()
+
+
+def _supervisor_command(state: _State, host_name: str, command: str, services: tuple[str, ...],
+                        endpoint: str | None, token: str | None, timeout: float | None, as_json: bool) -> None:
+    rows: Any = None
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            for service in services:
+                rows = client.call(f"supervisor.{host_name}", command, {"service": service})
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+    if as_json:
+        _print(rows, True)
+    else:
+        click.echo(f"{command}: {', '.join(services)}")
+
+
+@main.command("stop")
+@click.argument("services", nargs=-1, required=True)
+@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
+@_client_options
+@click.pass_obj
+def stop_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
+                 token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Stop SERVICES on a host (target state down; SIGTERM, then SIGKILL after the grace time)."""
+    _supervisor_command(state, host_name, "stop", services, endpoint, token, timeout, as_json)
+
+
+@main.command("restart")
+@click.argument("services", nargs=-1, required=True)
+@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
+@_client_options
+@click.pass_obj
+def restart_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
+                    token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Restart SERVICES on a host (also clears FATAL)."""
+    _supervisor_command(state, host_name, "restart", services, endpoint, token, timeout, as_json)
+
+
+@main.command("logs")
+@click.argument("service")
+@click.option("--log-dir", default="var/log", show_default=True, type=click.Path(file_okay=False),
+              help="Directory of the per-service log files (as given to pyros start).")
+@click.option("-n", "--lines", type=int, default=50, show_default=True, help="Lines to show from the end.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+def logs_command(service: str, log_dir: str, lines: int, follow: bool) -> None:
+    """Show the log file of SERVICE written by this host's supervisor."""
+    from collections import deque
+    from pathlib import Path
+
+    path = Path(log_dir) / f"{service}.log"
+    if not path.exists():
+        known = sorted(p.stem for p in Path(log_dir).glob("*.log")) if Path(log_dir).is_dir() else []
+        raise click.BadParameter(f"no log {path}; services with logs: {', '.join(known) or 'none'}",
+                                 param_hint="SERVICE")
+    with path.open("rb") as handle:
+        for line in deque(handle, maxlen=max(0, lines)):
+            click.echo(line.decode(errors="replace"), nl=False)
+        stop = threading.Event()
+        if follow:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+        while follow and not stop.is_set():
+            line = handle.readline()
+            if line:
+                click.echo(line.decode(errors="replace"), nl=False)
+            else:
+                stop.wait(0.2)  # a file has no readiness to await: poll its end

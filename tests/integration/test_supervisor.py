@@ -71,6 +71,22 @@ def test_supervisor_runs_restarts_and_stops_services(broker: BrokerProcess, tmp_
                 client.call("supervisor.node1", "start", {"service": "nope"}, token="op-token")
             assert "no service 'nope'" in unknown.value.message
         assert (log_dir / "echo.log").exists()
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), *args],
+                                  capture_output=True, text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=60)
+
+        restarted = cli("restart", "--host", "node1", "--token", "op-token", "echo")
+        assert restarted.returncode == 0, restarted.stderr
+        wait_until(lambda: processes(broker)[0]["state"] == "running", timeout=20, what="running after restart")
+        stopped = cli("stop", "--host", "node1", "--token", "op-token", "--json", "echo")
+        assert stopped.returncode == 0 and json.loads(stopped.stdout)["ok"] is True
+        denied_cli = cli("stop", "--host", "node1", "echo")
+        assert denied_cli.returncode == 1 and "AccessDenied" in denied_cli.stderr
+        logs = cli("logs", "--log-dir", str(log_dir), "-n", "5", "echo")
+        assert logs.returncode == 0 and "serving echo" in logs.stdout
+        missing = cli("logs", "--log-dir", str(log_dir), "ghost")
+        assert missing.returncode == 2 and "echo" in missing.stderr
     finally:
         assert supervisor.stop(timeout=30) == 0
     assert not supervisor.alive()
