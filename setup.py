@@ -16,6 +16,7 @@ setup(
         "pyzmq>=25.1",
         "msgpack>=1.0.5",
         "click>=8.1",
+        "setproctitle>=1.3",
     ],
     extras_require={
         "test": [

@@ -105,6 +105,13 @@ def _client(state: _State, endpoint: str | None, token: str | None, timeout: flo
                   retries=config.client.retries, token=token)
 
 
+def name_process(*words: str) -> None:
+    """Name this process ``pyros <words>`` in ps/top (the supervisor's children are told apart so)."""
+    import setproctitle
+
+    setproctitle.setproctitle(" ".join(["pyros", *words]))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="PYROS_CONFIG", type=click.Path(dir_okay=False),
               help="Configuration file (default: $PYROS_CONFIG, else etc/pyros.toml).")
@@ -157,6 +164,7 @@ def broker_command(state: _State, binds: tuple[str, ...], heartbeat_interval: fl
         click.echo(f"error: cannot bind {', '.join(endpoints)}: {exc}", err=True)
         sys.exit(EXIT_COMMAND_FAILED)
     server.install_signal_handlers()
+    name_process("broker", *server.bound)
     click.echo(f"broker bound to {', '.join(server.bound)}", err=True)
     server.run()
 
@@ -336,6 +344,7 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
                        access=AccessPolicy(config.access.tokens, config.access.default_level), slots=slots,
                        heartbeat_interval=config.broker.heartbeat_interval,
                        heartbeat_liveness=config.broker.heartbeat_liveness, kv_collector=config.kv.collector)
+    name_process("serve", host.names[0], host.runtime.instance)
     click.echo(f"serving {', '.join(host.names)} via {endpoint or config.broker.endpoint}", err=True)
     host.run()
 
@@ -429,6 +438,7 @@ def start_command(state: _State, services: tuple[str, ...], host_name: str, log_
                             heartbeat_liveness=config.broker.heartbeat_liveness)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.stop(timeout=0))
+    name_process("supervisor", host_name)
     click.echo(f"supervising {', '.join(s.name for s in specs) or 'nothing'} on host {host_name}", err=True)
     supervisor.run()
 
@@ -483,6 +493,7 @@ def titanic_command(state: _State, database: str, endpoint: str | None, concurre
                            heartbeat_interval=config.broker.heartbeat_interval,
                            heartbeat_liveness=config.broker.heartbeat_liveness, redispatch_initial=redispatch,
                            purge_after=purge_after)
+    name_process("titanic", database)
     click.echo(f"titanic serving from {database}", err=True)
     server.run()
 
@@ -502,6 +513,7 @@ def kv_command(state: _State, verbose: bool) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server = CloneServer(kv.snapshot, kv.publisher, kv.collector, hugz_interval=kv.hugz_interval)
     server.install_signal_handlers()
+    name_process("kv", server.snapshot_endpoint)
     click.echo(f"kv snapshot {server.snapshot_endpoint}, updates {server.publisher_endpoint}, "
                f"collector {server.collector_endpoint}", err=True)
     server.run()

@@ -59,6 +59,13 @@ class = "servers.echo:EchoService"
             assert TitanicClient(client).call("echo", "add", {"a": 1, "b": 2}, timeout=30) == 3
         with KVSubscriber(snap, pub) as sub:
             assert sub.wait_synced(20)
+        with Client(broker, timeout=10) as client:
+            pids = {r["name"]: r["pid"] for r in client.call("supervisor.control", "processes")}
+        titles = {name: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                  for name, pid in pids.items()}
+        assert titles["echo"].startswith("pyros serve echo"), titles  # named with setproctitle
+        assert titles["broker"].startswith("pyros broker") and titles["kv"].startswith("pyros kv")
+        assert titles["titanic"].startswith("pyros titanic")
         status = subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), "status"],
                                 capture_output=True, text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=60)
         assert status.returncode == 0, status.stderr
