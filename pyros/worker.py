@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -31,6 +30,7 @@ from pyros.mdp import constants as c
 from pyros.mdp.codec import (Dialect, WorkerCommand, parse_worker_message, worker_disconnect, worker_heartbeat,
                              worker_ready, worker_reply)
 from pyros.messages import error_reply, request_id_of
+from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,7 @@ class Worker:
         self._slots = [_Slot(i, name.encode()) for i, name in enumerate(n for n in self.names for _ in range(slots))]
         self._pool = ThreadPoolExecutor(max_workers=len(self._slots), thread_name_prefix="pyros-worker")
         self._results: deque[tuple[int, int, bytes, list[bytes], bool]] = deque()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.counts: Counter[str] = Counter()
@@ -124,10 +122,7 @@ class Worker:
             self._thread.join(timeout)
 
     def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._wakeup.wake()
 
     # ---------------------------------------------------------------- the loop
 
@@ -139,7 +134,7 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 poller = zmq.Poller()
-                poller.register(self._wake_r.fileno(), zmq.POLLIN)
+                poller.register(self._wakeup.fileno(), zmq.POLLIN)
                 by_socket: dict[zmq.Socket, _Slot] = {}
                 for slot in self._slots:
                     if slot.socket is not None:
@@ -156,12 +151,8 @@ class Worker:
             deadline = min(min(s.next_heartbeat, s.broker_expiry) if s.socket is not None else s.reconnect_at
                            for s in self._slots)
             events = dict(poller.poll(math.ceil(max(0.0, deadline - now) * 1000.0)))
-            if self._wake_r.fileno() in events:
-                try:
-                    while self._wake_r.recv(4096):
-                        pass
-                except BlockingIOError:
-                    pass
+            if self._wakeup.fileno() in events:
+                self._wakeup.drain()
             self._send_results()
             replaced = False
             for sock, slot in by_socket.items():
@@ -286,5 +277,4 @@ class Worker:
                 slot.socket.close(linger=100)
                 slot.socket = None
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._wake_r.close()
-        self._wake_w.close()
+        self._wakeup.close()

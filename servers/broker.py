@@ -13,7 +13,6 @@ import logging
 import math
 import signal
 import sys
-import socket
 import threading
 import time
 from typing import Callable
@@ -21,6 +20,7 @@ from typing import Callable
 import zmq
 
 from pyros.mdp.broker_core import BrokerCore, BrokerSettings
+from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +54,13 @@ class BrokerServer:
         for endpoint in self.endpoints:
             self.socket.bind(endpoint)
             self.bound.append(self.socket.getsockopt_string(zmq.LAST_ENDPOINT))
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
         self._stopping = threading.Event()
 
     def stop(self) -> None:
         """Ask the loop to stop (thread- and signal-safe)."""
         self._stopping.set()
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._wakeup.wake()
 
     def install_signal_handlers(self) -> None:
         """Stop cleanly on SIGINT and SIGTERM (main thread only)."""
@@ -82,7 +77,7 @@ class BrokerServer:
         handle = core.handle
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
-        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        poller.register(self._wakeup.fileno(), zmq.POLLIN)
         noblock = zmq.NOBLOCK
         again = zmq.Again
         log.info("broker serving on %s", ", ".join(self.bound))
@@ -113,8 +108,7 @@ class BrokerServer:
             except zmq.ZMQError:
                 pass
         self.socket.close()
-        self._wake_r.close()
-        self._wake_w.close()
+        self._wakeup.close()
         if self._own_context:
             self.context.term()
         log.info("broker stopped; drops: %s", dict(self.core.drops))

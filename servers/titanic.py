@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ from pyros.mdp import constants as c
 from pyros.mdp.codec import Dialect, client_request, parse_client_message
 from pyros.messages import Reply, decode_reply, decode_request, pack, unpack
 from pyros.titanic.store import TitanicStore, normalise_uuid
+from pyros.wakeup import Wakeup
 from pyros.worker import SendPartial, Worker
 
 log = logging.getLogger(__name__)
@@ -139,9 +139,7 @@ class Dispatcher:
         self._clock = clock
         self._context = context or zmq.Context.instance()
         self._slots = [_Slot() for _ in range(concurrency)]
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.dispatched = 0
@@ -150,10 +148,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for due requests now (called after each accepted request)."""
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._wakeup.wake()
 
     def start(self) -> Dispatcher:
         """Run in a daemon thread."""
@@ -234,17 +229,13 @@ class Dispatcher:
                     self.store.purge(now - self.purge_after)
                     next_purge = now + min(60.0, self.purge_after)
                 poller = zmq.Poller()
-                poller.register(self._wake_r.fileno(), zmq.POLLIN)
+                poller.register(self._wakeup.fileno(), zmq.POLLIN)
                 for slot in self._slots:
                     if slot.socket is not None and slot.uuid is not None:
                         poller.register(slot.socket, zmq.POLLIN)
                 events = dict(poller.poll(100))
-                if self._wake_r.fileno() in events:
-                    try:
-                        while self._wake_r.recv(4096):
-                            pass
-                    except BlockingIOError:
-                        pass
+                if self._wakeup.fileno() in events:
+                    self._wakeup.drain()
                 now = self._clock()
                 replies: list[tuple[str, list[bytes]]] = []
                 for slot in self._slots:
@@ -255,8 +246,7 @@ class Dispatcher:
             for slot in self._slots:
                 if slot.socket is not None:
                     slot.socket.close(linger=0)
-            self._wake_r.close()
-            self._wake_w.close()
+            self._wakeup.close()
 
 
 def _is_broker_unavailable(body: list[bytes]) -> bool:

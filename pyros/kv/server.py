@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import signal
-import socket
 import threading
 import time
 from typing import Callable
@@ -23,6 +22,7 @@ from typing import Callable
 import zmq
 
 from pyros.kv.store import CloneStore
+from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,7 @@ class CloneServer:
         self.snapshot_endpoint = self._router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.publisher_endpoint = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.collector_endpoint = self._pull.getsockopt_string(zmq.LAST_ENDPOINT)
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
 
     def _bind(self, kind: int, endpoint: str) -> zmq.Socket:
         sock = self.context.socket(kind)
@@ -97,10 +95,7 @@ class CloneServer:
             timeout: Seconds to wait for the thread.
         """
         self._stopping.set()
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._wakeup.wake()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -129,7 +124,7 @@ class CloneServer:
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
         poller.register(pull, zmq.POLLIN)
-        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        poller.register(self._wakeup.fileno(), zmq.POLLIN)
         noblock = zmq.NOBLOCK
         again = zmq.Again
         log.info("K/V server epoch %s: snapshot %s, updates %s, collector %s", store.epoch,
@@ -166,11 +161,7 @@ class CloneServer:
             self._close()
 
     def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        self._wakeup.drain()
 
     def _close_sockets(self) -> None:
         for sock in self._sockets:
@@ -182,8 +173,7 @@ class CloneServer:
             return
         self._closed = True
         self._close_sockets()
-        self._wake_r.close()
-        self._wake_w.close()
+        self._wakeup.close()
         if self._own_context:
             self.context.term()
         log.info("K/V server stopped; drops: %s", dict(self.store.drops))

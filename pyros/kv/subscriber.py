@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
 from typing import Any, Callable
@@ -24,6 +23,7 @@ import zmq
 
 from pyros.kv.cache import CacheState, ChangeCallback, CloneCache, Resync
 from pyros.kv.message import HUGZ
+from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,7 @@ class KVSubscriber:
         self._stopping = threading.Event()
         self._epoch_callbacks: list[EpochCallback] = []
         self._known_epoch: str | None = None
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._wakeup = Wakeup()
         self._thread: threading.Thread | None = None
         if start:
             self.start()
@@ -135,10 +133,7 @@ class KVSubscriber:
             timeout: Seconds to wait for the thread.
         """
         self._stopping.set()
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
+        self._wakeup.wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -172,7 +167,7 @@ class KVSubscriber:
         dealer: zmq.Socket | None = None
         poller = zmq.Poller()
         poller.register(sub, zmq.POLLIN)
-        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        poller.register(self._wakeup.fileno(), zmq.POLLIN)
         # Ask for a snapshot only once the SUB socket has received something (the
         # subscription is then known to be active on the server) or after
         # ``silence`` seconds at the latest: updates published between the snapshot
@@ -236,8 +231,7 @@ class KVSubscriber:
             sub.close(linger=0)
             if dealer is not None:
                 dealer.close(linger=0)
-            self._wake_r.close()
-            self._wake_w.close()
+            self._wakeup.close()
 
     def _feed(self, handler: Callable[[list[bytes], float], Resync | None], frames: list[bytes]) -> Resync | None:
         """Pass one message to the cache; run epoch callbacks after a snapshot from a new epoch."""
@@ -274,8 +268,4 @@ class KVSubscriber:
         return dealer
 
     def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        self._wakeup.drain()
