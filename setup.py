@@ -17,6 +17,7 @@ setup(
         "msgpack>=1.0.5",
         "click>=8.1",
         "setproctitle>=1.3",
+        "psutil>=5.9",
     ],
     extras_require={
         "test": [

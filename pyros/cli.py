@@ -460,11 +460,14 @@ def status_command(state: _State, host_name: str, endpoint: str | None, token: s
     if as_json:
         _print(rows, True)
         return
-    click.echo(f"{'service':<24} {'state':<9} {'target':<6} {'pid':>7} {'uptime':>9} {'restarts':>8}  reason")
+    click.echo(f"{'service':<24} {'state':<9} {'target':<6} {'pid':>7} {'uptime':>9} {'restarts':>8} "
+               f"{'cpu s':>7} {'rss MiB':>8}  reason")
     for r in rows:
         uptime = f"{r['uptime']:.0f}s" if r.get("uptime") is not None else "-"
+        cpu = f"{r['cpu_s']:.1f}" if r.get("cpu_s") is not None else "-"
+        rss = f"{r['rss_mib']:.1f}" if r.get("rss_mib") is not None else "-"
         click.echo(f"{r['name']:<24} {r['state']:<9} {r['target']:<6} {r['pid'] or '-':>7} {uptime:>9} "
-                   f"{r['restarts']:>8}  {r.get('reason', '')}")
+                   f"{r['restarts']:>8} {cpu:>7} {rss:>8}  {r.get('reason', '')}")
 
 
 @main.command("titanic")

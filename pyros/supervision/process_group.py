@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Mapping, Sequence
 
+import psutil
+
 from pyros.supervision.restart_policy import Action, ChildHistory, ChildState, RestartPolicy
 
 
@@ -228,11 +230,20 @@ class ProcessGroup:
     # --------------------------------------------------------------- status
 
     def status(self) -> list[dict[str, Any]]:
-        """One row per child: name, state, target, pid, uptime, restarts, last exit, reason."""
+        """One row per child: name, state, target, pid, uptime, restarts, CPU seconds, RSS MiB, last exit, reason."""
         now = self._clock()
         rows = []
         for name, child in self._children.items():
             alive = child.process is not None and child.process.poll() is None
+            cpu_s = rss_mib = None
+            if alive and child.process is not None:
+                try:
+                    usage = psutil.Process(child.process.pid)
+                    times = usage.cpu_times()
+                    cpu_s = round(times.user + times.system, 2)
+                    rss_mib = round(usage.memory_info().rss / 2**20, 1)
+                except psutil.Error:  # exited between poll() and here
+                    pass
             rows.append({
                 "name": name,
                 "state": child.history.state.name.lower(),
@@ -240,6 +251,8 @@ class ProcessGroup:
                 "pid": child.process.pid if alive and child.process is not None else None,
                 "uptime": now - child.started_at if alive and child.started_at is not None else None,
                 "restarts": child.restarts,
+                "cpu_s": cpu_s,
+                "rss_mib": rss_mib,
                 "last_exit": child.last_exit,
                 "reason": child.reason,
             })

@@ -34,6 +34,7 @@ def test_start_status_and_graceful_stop(tmp_path: Path) -> None:
     wait_until(lambda: row(group, "svc")["state"] == "running", what="running")
     status = row(group, "svc")
     assert status["pid"] and status["target"] == "up" and status["restarts"] == 0
+    assert status["cpu_s"] is not None and status["cpu_s"] >= 0 and status["rss_mib"] > 1
     wait_until(lambda: b"\nup\n" in group.log_path("svc").read_bytes(), what="output in the log file")
     group.stop_all(timeout=10)
     final = row(group, "svc")
