@@ -144,6 +144,9 @@ class BrokerProcess(ManagedProcess):
                     if time.monotonic() >= deadline:
                         raise TimeoutError(f"broker on {self.endpoint} not ready after {timeout:g} s") from None
 
+    def __enter__(self) -> BrokerProcess:
+        return self
+
     def client(self, **kw: object) -> Client:
         """A client connected to this broker."""
         return Client(self.endpoint, **kw)  # type: ignore[arg-type]

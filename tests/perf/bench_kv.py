@@ -27,19 +27,17 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pyros.kv.publisher import KVPublisher
 from pyros.kv.subscriber import KVSubscriber
 from pyros.testing import ManagedProcess, free_endpoint, wait_until
+from tests.perf.doc_section import replace_section
 
 SUBSCRIBERS = 10
 FANOUT_KEYS = 1000
 TARGET_RATE = 10_000.0
 TARGET_SNAPSHOT = 1.0
-DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
-START, END = "<!-- bench:kv:start -->", "<!-- bench:kv:end -->"
 HEADING = "## Key/value store"
 
 
@@ -314,17 +312,6 @@ def report(results: dict[str, list[float]], runs: int, updates: int, keys: int, 
     ])
 
 
-def write_doc(section: str, path: Path = DOC) -> None:
-    """Replace the K/V section of the performance document (append it the first time)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``--runs``, ``--updates``, ``--keys``, ``--rate``, ``--hugz-interval``, ``--quick``, ``--no-doc``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -344,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(results, args.runs, args.updates, args.keys, args.rate, args.hugz_interval, command)
     print(section)
     if not args.no_doc:
-        write_doc(section)
+        replace_section("kv", section, HEADING)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,10 @@ from pyros.client import Client
 from pyros.testing import BrokerProcess, ManagedProcess, wait_until
 from pyros.titanic.client import TitanicClient
 from pyros.titanic.store import TitanicStore
+from tests.perf.doc_section import replace_section
 
 CLIENTS = 8
 TARGET_ACCEPTED = 2000.0
-DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
-START, END = "<!-- bench:titanic:start -->", "<!-- bench:titanic:end -->"
 
 
 def _submitter(endpoint: str, duration: float, count: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -120,17 +119,6 @@ def report(results: dict[str, list[float]], runs: int, duration: float, e2e_requ
     ])
 
 
-def write_doc(section: str, path: Path = DOC) -> None:
-    """Replace the Titanic section of the performance document (append it the first time)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        text = text[:text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Titanic\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line: ``--runs``, ``--duration``, ``--requests``, ``--no-doc``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -143,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     section = report(results, args.runs, args.duration, args.requests)
     print(section)
     if not args.no_doc:
-        write_doc(section)
+        replace_section("titanic", section, "## Titanic")
 
 
 if __name__ == "__main__":
