@@ -581,26 +581,23 @@ def _supervisor_command(state: _State, host_name: str, command: str, services: t
         click.echo(f"{command}: {', '.join(services)}")
 
 
-@main.command("stop")
-@click.argument("services", nargs=-1, required=True)
-@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
-@_client_options
-@click.pass_obj
-def stop_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
-                 token: str | None, timeout: float | None, as_json: bool) -> None:
-    """Stop SERVICES on a host (target state down; SIGTERM, then SIGKILL after the grace time)."""
-    _supervisor_command(state, host_name, "stop", services, endpoint, token, timeout, as_json)
+def _add_supervisor_command(command: str, doc: str) -> None:
+    """Register ``pyros COMMAND SERVICES...``, which asks a host's supervisor to ``command`` each service."""
+
+    @main.command(command, help=doc)
+    @click.argument("services", nargs=-1, required=True)
+    @click.option("--host", "host_name", default="control", show_default=True,
+                  help="Host whose supervisor to ask.")
+    @_client_options
+    @click.pass_obj
+    def run(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None, token: str | None,
+            timeout: float | None, as_json: bool) -> None:
+        _supervisor_command(state, host_name, command, services, endpoint, token, timeout, as_json)
 
 
-@main.command("restart")
-@click.argument("services", nargs=-1, required=True)
-@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
-@_client_options
-@click.pass_obj
-def restart_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
-                    token: str | None, timeout: float | None, as_json: bool) -> None:
-    """Restart SERVICES on a host (also clears FATAL)."""
-    _supervisor_command(state, host_name, "restart", services, endpoint, token, timeout, as_json)
+_add_supervisor_command("stop", "Stop SERVICES on a host (target state down; SIGTERM, then SIGKILL after the "
+                                "grace time).")
+_add_supervisor_command("restart", "Restart SERVICES on a host (also clears FATAL).")
 
 
 @main.command("logs")
