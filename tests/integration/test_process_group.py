@@ -32,10 +32,11 @@ def test_start_status_and_graceful_stop(tmp_path: Path) -> None:
     group = ProcessGroup([ChildSpec("svc", SLEEPER)], tmp_path, policy=FAST, grace=5.0, rng=random.Random(1))
     group.start_all()
     wait_until(lambda: row(group, "svc")["state"] == "running", what="running")
+    wait_until(lambda: b"\nup\n" in group.log_path("svc").read_bytes(), what="output in the log file")
+    # Sampled only once the child has printed: just after fork, before exec, its RSS is a fraction of a MiB.
     status = row(group, "svc")
     assert status["pid"] and status["target"] == "up" and status["restarts"] == 0
     assert status["cpu_s"] is not None and status["cpu_s"] >= 0 and status["rss_mib"] > 1
-    wait_until(lambda: b"\nup\n" in group.log_path("svc").read_bytes(), what="output in the log file")
     group.stop_all(timeout=10)
     final = row(group, "svc")
     assert final["state"] == "stopped" and final["pid"] is None and final["last_exit"] == -15
