@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 SendPartial = Callable[[list[bytes]], None]
 Handler = Callable[[list[bytes], SendPartial], list[bytes]]
 """``handler(body_frames, send_partial) -> reply_frames``, run in a pool thread."""
+BatchHandler = Callable[[list[list[bytes]]], list[list[bytes]]]
+"""``batch_handler([body_frames, ...]) -> [reply_frames, ...]``, one reply per request, in order."""
 
 
 class _Slot:
@@ -73,13 +75,18 @@ class Worker:
         inline: Run the handler in the I/O thread instead of the pool: no thread
             hand-off per request, for handlers that finish in well under a
             heartbeat interval (several slots still let the broker pipeline).
+        batch_handler: Instead of ``handler`` one request at a time, run this
+            in the I/O thread once per poll with every request that arrived on
+            any slot (e.g. to store them all in one transaction). Implies
+            ``inline``; it must return exactly one reply per request.
     """
 
     def __init__(self, endpoint: str, handler: Handler, names: Sequence[str], *, slots: int = 4,
                  heartbeat_interval: float = c.DEFAULT_HEARTBEAT_INTERVAL,
                  heartbeat_liveness: int = c.DEFAULT_HEARTBEAT_LIVENESS, reconnect_min: float = 0.05,
                  reconnect_max: float = 5.0, dialect: Dialect = Dialect.V2,
-                 context: zmq.Context | None = None, inline: bool = False) -> None:
+                 context: zmq.Context | None = None, inline: bool = False,
+                 batch_handler: BatchHandler | None = None) -> None:
         if slots < 1:
             raise ValueError("slots must be >= 1")
         if not names:
@@ -95,7 +102,9 @@ class Worker:
         self.reconnect_min = reconnect_min
         self.reconnect_max = reconnect_max
         self.dialect = dialect
-        self.inline = inline
+        self.inline = inline or batch_handler is not None
+        self.batch_handler = batch_handler
+        self._batch: list[tuple[int, int, bytes, list[bytes]]] = []
         self._context = context or zmq.Context.instance()
         self._slots = [_Slot(i, name.encode()) for i, name in enumerate(n for n in self.names for _ in range(slots))]
         self._pool = ThreadPoolExecutor(max_workers=len(self._slots), thread_name_prefix="pyros-worker")
@@ -158,6 +167,8 @@ class Worker:
             for sock, slot in by_socket.items():
                 if sock in events:
                     replaced |= self._receive(slot)
+            if self._batch:
+                self._execute_batch()
             now = time.monotonic()
             for slot in self._slots:
                 if slot.socket is None:
@@ -205,7 +216,9 @@ class Worker:
                     continue
                 slot.busy = message.client
                 self.counts["requests"] += 1
-                if self.inline:
+                if self.batch_handler is not None:
+                    self._batch.append((slot.index, slot.generation, message.client, message.body or []))
+                elif self.inline:
                     self._execute(slot.index, slot.generation, message.client, message.body or [])
                     self._send_results()
                 else:
@@ -226,6 +239,25 @@ class Worker:
                                  f"{type(exc).__name__}: {exc}")]
         self._results.append((index, generation, client, list(reply), True))
         self._wake()
+
+    def _execute_batch(self) -> None:
+        """Run the batch handler on the requests received in this poll and send its replies."""
+        batch, self._batch = self._batch, []
+        handler = self.batch_handler
+        if handler is None:  # only filled when there is one
+            return
+        bodies = [body for _, _, _, body in batch]
+        try:
+            replies = handler(bodies)
+            if len(replies) != len(bodies):
+                raise RuntimeError(f"batch handler returned {len(replies)} replies for {len(bodies)} requests")
+        except Exception as exc:  # every client in the batch must still be answered
+            log.exception("batch handler failed")
+            replies = [[error_reply(request_id_of(body[0]) if body else None, "WorkerError",
+                                    f"{type(exc).__name__}: {exc}")] for body in bodies]
+        for (index, generation, client, _), reply in zip(batch, replies):
+            self._results.append((index, generation, client, list(reply), True))
+        self._send_results()
 
     def _send_results(self) -> None:
         while self._results:

@@ -59,6 +59,19 @@ def with_titanic_id(body: list[bytes], uid: str) -> list[bytes]:
     return [pack(obj)]
 
 
+def _check_request(frames: list[bytes]) -> str | bytes:
+    """The target service of a ``titanic.request``, or why the request is malformed (bytes)."""
+    if len(frames) < 2:
+        return b"titanic.request needs a service name frame and at least one body frame"
+    try:
+        service = frames[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return b"service name is not UTF-8"
+    if not service or not service.isprintable() or service.startswith("titanic."):
+        return b"invalid target service name"
+    return service
+
+
 class TitanicFrontend:
     """The three 9/TSP services over one store (sans sockets: frames in, frames out)."""
 
@@ -70,22 +83,37 @@ class TitanicFrontend:
 
     def request(self, frames: list[bytes]) -> list[bytes]:
         """``titanic.request``: store ``[service, body...]`` and answer ``["200", uuid]``."""
-        if len(frames) < 2:
-            return [UNKNOWN, b"titanic.request needs a service name frame and at least one body frame"]
+        return self.request_many([frames])[0]
+
+    def request_many(self, requests: list[list[bytes]]) -> list[list[bytes]]:
+        """``titanic.request`` for several requests at once, stored in one transaction (one fsync).
+
+        Returns:
+            One answer per request, in order: ``["200", uuid]``, ``["400", why]``
+            for a malformed one, or ``["500", why]`` for all of them when the
+            store fails (nothing of the batch is then stored).
+        """
+        answers: list[list[bytes]] = []
+        rows: list[tuple[int, str, list[bytes], str]] = []
+        for frames in requests:
+            checked = _check_request(frames)
+            if isinstance(checked, bytes):
+                answers.append([UNKNOWN, checked])
+                continue
+            uid = self.store.new_uuid()
+            rows.append((len(answers), checked, with_titanic_id(frames[1:], uid), uid))
+            answers.append([OK, uid.encode()])
+        if not rows:
+            return answers
         try:
-            service = frames[0].decode("utf-8")
-        except UnicodeDecodeError:
-            return [UNKNOWN, b"service name is not UTF-8"]
-        if not service or not service.isprintable() or service.startswith("titanic."):
-            return [UNKNOWN, b"invalid target service name"]
-        uid = self.store.new_uuid()
-        try:
-            self.store.accept(service, with_titanic_id(frames[1:], uid), self._clock(), uid=uid)
+            self.store.accept_many([(service, body, uid) for _, service, body, uid in rows], self._clock())
         except Exception as exc:  # storage failure: 9/TSP says 500, the client retries later
             log.exception("titanic.request: storage failed")
-            return [ERROR, f"storage failed: {exc}".encode()]
+            for position, *_ in rows:
+                answers[position] = [ERROR, f"storage failed: {exc}".encode()]
+            return answers
         self._on_accept()
-        return [OK, uid.encode()]
+        return answers
 
     def reply(self, frames: list[bytes]) -> list[bytes]:
         """``titanic.reply``: ``["200", reply...]``, ``["300"]`` or ``["400"]``."""
@@ -109,11 +137,14 @@ class TitanicFrontend:
 
 
 class _Slot:
-    __slots__ = ("socket", "uuid")
+    """One request in flight: its DEALER socket, the request's UUID and when it is due again."""
+
+    __slots__ = ("socket", "uuid", "due")
 
     def __init__(self) -> None:
         self.socket: zmq.Socket | None = None
         self.uuid: str | None = None
+        self.due = 0.0
 
 
 class Dispatcher:
@@ -140,6 +171,8 @@ class Dispatcher:
         self._context = context or zmq.Context.instance()
         self._slots = [_Slot() for _ in range(concurrency)]
         self._wakeup = Wakeup()
+        self._poller = zmq.Poller()
+        self._poller.register(self._wakeup.fileno(), zmq.POLLIN)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.dispatched = 0
@@ -167,21 +200,24 @@ class Dispatcher:
         if slot.socket is not None and slot.uuid is not None:
             # Lazy Pirate: a request still unanswered is re-sent on a fresh socket, so
             # that a late reply to an abandoned send can never be taken for another's.
+            self._poller.unregister(slot.socket)
             slot.socket.close(linger=0)
             slot.socket = None
         if slot.socket is None:
             slot.socket = self._context.socket(zmq.DEALER)
             slot.socket.setsockopt(zmq.LINGER, 0)
             slot.socket.connect(self.endpoint)
+            self._poller.register(slot.socket, zmq.POLLIN)
         slot.socket.send_multipart(client_request(service, body, Dialect.V1))
         slot.uuid = uid
         self.dispatched += 1
 
     def _dispatch_due(self, now: float) -> None:
+        """Claim as many due requests as there are free slots, plus the in-flight ones due again."""
         in_flight = {s.uuid: s for s in self._slots if s.uuid is not None}
         free = [s for s in self._slots if s.uuid is None]
-        limit = len(free) + len(in_flight)
-        if limit == 0:
+        limit = len(free) + sum(1 for s in in_flight.values() if s.due <= now)
+        if limit == 0:  # every slot busy and none overdue: nothing to ask the store
             return
         for request in self.store.claim_due(now, limit=limit):
             slot = in_flight.pop(request.uuid, None) or (free.pop() if free else None)
@@ -189,16 +225,22 @@ class Dispatcher:
                 self.store.reschedule(request.uuid, now + 0.05, now)
                 continue
             self._send(slot, request.uuid, request.service, request.body)
+            slot.due = request.next_attempt
 
     def _receive(self, slot: _Slot, now: float, replies: list[tuple[str, list[bytes]]]) -> None:
         """Take a slot's reply: reschedule on ServiceUnavailable, else add it to ``replies`` to store."""
         sock, uid = slot.socket, slot.uuid
-        if sock is None or uid is None:
+        if sock is None:
             return
         try:
-            message = parse_client_message(sock.recv_multipart(zmq.NOBLOCK))
+            frames = sock.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
             return
+        if uid is None:  # nothing in flight on this socket: a stray message, read and dropped
+            log.warning("titanic: message on an idle dispatch socket dropped")
+            return
+        try:
+            message = parse_client_message(frames)
         except ProtocolError as exc:
             log.warning("titanic: garbled reply for %s dropped: %s", uid, exc)
             return
@@ -228,12 +270,7 @@ class Dispatcher:
                 if now >= next_purge:
                     self.store.purge(now - self.purge_after)
                     next_purge = now + min(60.0, self.purge_after)
-                poller = zmq.Poller()
-                poller.register(self._wakeup.fileno(), zmq.POLLIN)
-                for slot in self._slots:
-                    if slot.socket is not None and slot.uuid is not None:
-                        poller.register(slot.socket, zmq.POLLIN)
-                events = dict(poller.poll(100))
+                events = dict(self._poller.poll(100))
                 if self._wakeup.fileno() in events:
                     self._wakeup.drain()
                 now = self._clock()
@@ -281,20 +318,19 @@ class TitanicServer:
         self.store = TitanicStore(database, redispatch_initial=redispatch_initial)
         self.dispatcher = Dispatcher(endpoint, self.store, concurrency=concurrency, purge_after=purge_after)
         self.frontend = TitanicFrontend(self.store, on_accept=self.dispatcher.wake)
-        handlers: dict[str, Callable[[list[bytes]], list[bytes]]] = {
-            "titanic.request": self.frontend.request,
-            "titanic.reply": self.frontend.reply,
-            "titanic.close": self.frontend.close,
-        }
-        # titanic.request takes most of the load: one slot per expected concurrent client.
-        slots = {"titanic.request": 8, "titanic.reply": 4, "titanic.close": 2}
-        # titanic.reply and titanic.close are one quick statement: inline, no thread hand-off.
-        # titanic.request runs in pool threads so that accepts arriving while the store is
-        # busy are written together (group commit).
-        self.workers = [Worker(endpoint, _adapt(handler), [name], slots=slots[name],
-                               inline=name != "titanic.request",
-                               heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness)
-                        for name, handler in handlers.items()]
+        # Everything runs in the I/O threads, with no hand-off to a pool: titanic.request
+        # takes most of the load, so it has one slot per expected concurrent client and
+        # stores every request that arrived in one poll in one transaction (one fsync);
+        # titanic.reply and titanic.close are one quick statement each.
+        self.workers = [
+            Worker(endpoint, _adapt(self.frontend.request), ["titanic.request"], slots=8,
+                   batch_handler=self.frontend.request_many,
+                   heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness),
+            Worker(endpoint, _adapt(self.frontend.reply), ["titanic.reply"], slots=4, inline=True,
+                   heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness),
+            Worker(endpoint, _adapt(self.frontend.close), ["titanic.close"], slots=2, inline=True,
+                   heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness),
+        ]
 
     def start(self) -> TitanicServer:
         """Start the dispatcher and the three services in threads."""

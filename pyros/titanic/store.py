@@ -10,8 +10,10 @@ Every transition is a single ``UPDATE ... WHERE state IN (...)`` in its own
 transaction, so it happens entirely or not at all, and a second reply for the
 same request is refused rather than overwriting the first: every accepted
 request ends with **exactly one stored reply**. The database runs in WAL mode
-with ``synchronous=FULL``: when :meth:`TitanicStore.accept` returns, the
-request survives a power cut, a SIGKILL or a crash of any process.
+with ``synchronous=FULL``: when :meth:`TitanicStore.accept` or a reply-storing
+method returns, the request or reply survives a power cut, a SIGKILL or a crash
+of any process. Claims and reschedules are scheduling bookkeeping and commit
+without their own fsync (a lost one makes a request due again, nothing more).
 
 A claimed (dispatched) request carries the time at which it may be dispatched
 again if no reply has been stored by then; the delay doubles with each attempt
@@ -31,7 +33,7 @@ import uuid as uuid_module
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import msgpack
 
@@ -115,23 +117,28 @@ def _unpack_frames(blob: bytes) -> list[bytes]:
     return frames
 
 
-class _AcceptTicket:
-    """One request waiting to be written by a group commit."""
+class _WriteTicket:
+    """One write waiting for a group commit, and what came of it."""
 
-    __slots__ = ("row", "done", "error")
+    __slots__ = ("apply", "durable", "done", "result", "error")
 
-    def __init__(self, row: tuple[object, ...]) -> None:
-        self.row = row
+    def __init__(self, apply: Callable[[sqlite3.Connection], Any], durable: bool) -> None:
+        self.apply = apply
+        self.durable = durable
         self.done = False
+        self.result: Any = None
         self.error: BaseException | None = None
 
 
 class TitanicStore:
     """SQLite-backed request and reply store (thread-safe).
 
-    Concurrent :meth:`accept` calls are written by group commit: one transaction
-    and one fsync for all the requests queued while the previous commit ran, and
-    none of them returns before its request is on disk.
+    Every write goes through one group commit: the writes queued by all
+    threads while the previous commit ran (accepts from the frontend, replies
+    and claims from the dispatcher) share one transaction and one fsync. Each
+    write runs in its own savepoint, so one that fails (a duplicate UUID, say)
+    is undone alone and raises in its caller, while the others are committed;
+    none returns before its change is on disk.
 
     Args:
         path: Database file (``":memory:"`` for tests that need no durability).
@@ -147,7 +154,7 @@ class TitanicStore:
         self.redispatch_max = redispatch_max
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
-        self._accept_queue: list[_AcceptTicket] = []
+        self._write_queue: list[_WriteTicket] = []
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -163,6 +170,66 @@ class TitanicStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _write(self, apply: Callable[[sqlite3.Connection], Any], *, durable: bool = True) -> Any:
+        """Run ``apply`` in the next group commit and return its result.
+
+        Args:
+            apply: Executes the write's statements on the connection it is given.
+            durable: False for bookkeeping that may be lost in a power cut
+                without breaking a guarantee (a claim or a reschedule only sets
+                when a request is due again). A batch made only of such writes
+                commits without an fsync (``synchronous=NORMAL``); in WAL mode the
+                next durable commit syncs its pages, so the order on disk is kept.
+
+        Raises:
+            Exception: whatever ``apply`` raised (its changes are undone), or the
+                error that made the whole commit fail.
+        """
+        ticket = _WriteTicket(apply, durable)
+        with self._queue_lock:
+            self._write_queue.append(ticket)
+        # Whoever takes the database lock first writes every queued ticket; the
+        # others find theirs done when they get the lock in turn.
+        with self._lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._write_queue = self._write_queue, []
+                self._commit(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.result
+
+    def _commit(self, batch: list[_WriteTicket]) -> None:
+        """Write ``batch`` in one transaction, each ticket in a savepoint; caller holds ``_lock``."""
+        relaxed = not any(t.durable for t in batch)
+        db = self._db
+        try:
+            if relaxed:
+                db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            for ticket in batch:
+                db.execute("SAVEPOINT write")
+                try:
+                    ticket.result = ticket.apply(db)
+                except Exception as exc:  # noqa: BLE001 - handed to the ticket's caller
+                    db.execute("ROLLBACK TO write")
+                    ticket.error = exc
+                db.execute("RELEASE write")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for ticket in batch:
+                if ticket.error is None:
+                    ticket.error, ticket.result = exc, None
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if relaxed:
+                db.execute("PRAGMA synchronous=FULL")
+            for ticket in batch:
+                ticket.done = True
 
     # ------------------------------------------------------------- transitions
 
@@ -186,36 +253,33 @@ class TitanicStore:
             MessageError: for a malformed ``uid``.
             sqlite3.IntegrityError: when ``uid`` is already stored.
         """
-        if not service:
-            raise ValueError("a Titanic request needs a service name")
-        if not body:
-            raise ValueError("a Titanic request needs at least one body frame")
         new = normalise_uuid(uid) if uid is not None else self.new_uuid()
-        ticket = _AcceptTicket((new, service, _pack_frames(body), now, now, now))
-        with self._queue_lock:
-            self._accept_queue.append(ticket)
-        # Group commit: whoever holds the database lock first writes every queued
-        # request in one transaction (one fsync); the others find theirs done.
-        with self._lock:
-            if not ticket.done:
-                with self._queue_lock:
-                    batch, self._accept_queue = self._accept_queue, []
-                try:
-                    self._db.execute("BEGIN IMMEDIATE")
-                    self._db.executemany(
-                        "INSERT INTO titanic_request (uuid, service, body, state, attempts, next_attempt, created,"
-                        " updated) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)", [t.row for t in batch])
-                    self._db.execute("COMMIT")
-                except BaseException as exc:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    for t in batch:
-                        t.error = exc
-                for t in batch:
-                    t.done = True
-        if ticket.error is not None:
-            raise ticket.error
+        self.accept_many([(service, body, new)], now)
         return new
+
+    def accept_many(self, requests: list[tuple[str, list[bytes], str]], now: float) -> None:
+        """Store several requests durably in one transaction: all of them, or none.
+
+        Args:
+            requests: ``(service, body, uid)`` each, ``uid`` from :meth:`new_uuid`.
+            now: Wall time.
+
+        Raises:
+            ValueError: for an empty service name or body (nothing is stored).
+            MessageError: for a malformed ``uid`` (nothing is stored).
+            sqlite3.IntegrityError: when a ``uid`` is already stored (nothing is stored).
+        """
+        rows = []
+        for service, body, uid in requests:
+            if not service:
+                raise ValueError("a Titanic request needs a service name")
+            if not body:
+                raise ValueError("a Titanic request needs at least one body frame")
+            rows.append((normalise_uuid(uid), service, _pack_frames(body), now, now, now))
+        if rows:
+            self._write(lambda db: db.executemany(
+                "INSERT INTO titanic_request (uuid, service, body, state, attempts, next_attempt, created, updated)"
+                " VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)", rows))
 
     def claim_due(self, now: float, limit: int = 100) -> list[StoredRequest]:
         """Mark up to ``limit`` due requests dispatched and return them.
@@ -224,27 +288,23 @@ class TitanicStore:
         reply, and its ``next_attempt`` has come. Each claim counts one attempt
         and sets the next attempt to ``now`` plus a delay doubling per attempt.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._db.execute(
-                    "SELECT uuid, service, body, attempts FROM titanic_request"
-                    " WHERE state IN ('pending', 'dispatched') AND next_attempt <= ?"
-                    " ORDER BY next_attempt, created LIMIT ?", (now, limit)).fetchall()
-                claimed = []
-                for uid, service, body, attempts in rows:
-                    attempts += 1
-                    due = now + self.redispatch_delay(attempts)
-                    self._db.execute(
-                        "UPDATE titanic_request SET state = 'dispatched', attempts = ?, next_attempt = ?, updated = ?"
-                        " WHERE uuid = ?", (attempts, due, now, uid))
-                    claimed.append(StoredRequest(uid, service, _unpack_frames(body), RequestState.DISPATCHED,
-                                                 attempts, due))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return claimed
+        def claim(db: sqlite3.Connection) -> list[StoredRequest]:
+            rows = db.execute(
+                "SELECT uuid, service, body, attempts FROM titanic_request"
+                " WHERE state IN ('pending', 'dispatched') AND next_attempt <= ?"
+                " ORDER BY next_attempt, created LIMIT ?", (now, limit)).fetchall()
+            claimed = []
+            for uid, service, body, attempts in rows:
+                attempts += 1
+                due = now + self.redispatch_delay(attempts)
+                db.execute("UPDATE titanic_request SET state = 'dispatched', attempts = ?, next_attempt = ?,"
+                           " updated = ? WHERE uuid = ?", (attempts, due, now, uid))
+                claimed.append(StoredRequest(uid, service, _unpack_frames(body), RequestState.DISPATCHED,
+                                             attempts, due))
+            return claimed
+
+        result: list[StoredRequest] = self._write(claim, durable=False)
+        return result
 
     def redispatch_delay(self, attempts: int) -> float:
         """Delay before dispatching again a request dispatched ``attempts`` times."""
@@ -252,11 +312,11 @@ class TitanicStore:
 
     def reschedule(self, uid: str, at: float, now: float) -> bool:
         """Put an unanswered request back to pending, due at ``at`` (e.g. after ServiceUnavailable)."""
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE titanic_request SET state = 'pending', next_attempt = ?, updated = ?"
-                " WHERE uuid = ? AND state IN ('pending', 'dispatched')", (at, now, normalise_uuid(uid)))
-        return cur.rowcount == 1
+        key = normalise_uuid(uid)
+        cur = self._write(lambda db: db.execute(
+            "UPDATE titanic_request SET state = 'pending', next_attempt = ?, updated = ?"
+            " WHERE uuid = ? AND state IN ('pending', 'dispatched')", (at, now, key)), durable=False)
+        return bool(cur.rowcount == 1)
 
     def store_reply(self, uid: str, reply: list[bytes], now: float) -> bool:
         """Store the reply of a request; False if it already has one, was closed, or is unknown.
@@ -264,12 +324,7 @@ class TitanicStore:
         The first reply wins: a late duplicate (the service answering a
         re-dispatch) never replaces it.
         """
-        with self._lock:
-            cur = self._db.execute(
-                "UPDATE titanic_request SET state = 'replied', reply = ?, updated = ?"
-                " WHERE uuid = ? AND state IN ('pending', 'dispatched')",
-                (_pack_frames(reply), now, normalise_uuid(uid)))
-        return cur.rowcount == 1
+        return self.store_replies([(uid, reply)], now)[0]
 
     def store_replies(self, replies: list[tuple[str, list[bytes]]], now: float) -> list[bool]:
         """Store several replies in one transaction (one fsync); each as :meth:`store_reply` would.
@@ -277,34 +332,28 @@ class TitanicStore:
         Returns:
             For each reply, whether it was stored (False: already replied, closed or unknown).
         """
-        results = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for uid, reply in replies:
-                    cur = self._db.execute(
-                        "UPDATE titanic_request SET state = 'replied', reply = ?, updated = ?"
-                        " WHERE uuid = ? AND state IN ('pending', 'dispatched')",
-                        (_pack_frames(reply), now, normalise_uuid(uid)))
-                    results.append(cur.rowcount == 1)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return results
+        rows = [(_pack_frames(reply), now, normalise_uuid(uid)) for uid, reply in replies]
+
+        def store(db: sqlite3.Connection) -> list[bool]:
+            return [db.execute("UPDATE titanic_request SET state = 'replied', reply = ?, updated = ?"
+                               " WHERE uuid = ? AND state IN ('pending', 'dispatched')", row).rowcount == 1
+                    for row in rows]
+
+        result: list[bool] = self._write(store)
+        return result
 
     def close_request(self, uid: str, now: float) -> None:
         """Close a request (idempotent; unknown UUIDs are fine, as 9/TSP requires)."""
-        with self._lock:
-            self._db.execute("UPDATE titanic_request SET state = 'closed', reply = NULL, body = X'', updated = ?"
-                             " WHERE uuid = ? AND state != 'closed'", (now, normalise_uuid(uid)))
+        key = normalise_uuid(uid)
+        self._write(lambda db: db.execute(
+            "UPDATE titanic_request SET state = 'closed', reply = NULL, body = X'', updated = ?"
+            " WHERE uuid = ? AND state != 'closed'", (now, key)))
 
     def purge(self, closed_before: float) -> int:
         """Delete closed requests last changed before ``closed_before``; return how many."""
-        with self._lock:
-            cur = self._db.execute("DELETE FROM titanic_request WHERE state = 'closed' AND updated < ?",
-                                   (closed_before,))
-        return cur.rowcount
+        cur = self._write(lambda db: db.execute(
+            "DELETE FROM titanic_request WHERE state = 'closed' AND updated < ?", (closed_before,)), durable=False)
+        return int(cur.rowcount)
 
     # ------------------------------------------------------------------ reads
 

@@ -17,7 +17,7 @@ import zmq
 
 from pyros.aio_client import AsyncClient
 from pyros.client import Client
-from pyros.errors import RequestTimeout, RetryExhausted, ServiceUnavailable
+from pyros.errors import CommandError, RequestTimeout, RetryExhausted, ServiceUnavailable
 from pyros.mdp.codec import Dialect
 from pyros.messages import Partial, decode_reply, decode_request, ok_reply, pack
 from pyros.testing import BrokerProcess, ManagedProcess, free_endpoint, wait_until
@@ -298,3 +298,57 @@ def test_sync_client_lazy_pirate_survives_a_late_broker() -> None:
         worker.stop()
     assert result == {"data": "late but fine"}
     assert ids and set(ids) == {"same-id-every-try"}
+
+
+def _batch_worker(broker: BrokerProcess, handler: object, sizes: list[int]) -> Worker:
+    def batch(bodies: list[list[bytes]]) -> list[list[bytes]]:
+        sizes.append(len(bodies))
+        return handler(bodies)  # type: ignore[operator]
+
+    worker = Worker(broker.endpoint, echo_handler, ["batched"], slots=4, batch_handler=batch,
+                    heartbeat_interval=broker.heartbeat_interval).start()
+    with broker.client(timeout=5) as client:
+        wait_until(lambda: client.workers().get("batched", {}).get("workers") == 4, what="four slots registered")
+    return worker
+
+
+def test_batch_handler_answers_each_request_in_order(broker: BrokerProcess) -> None:
+    def answer(bodies: list[list[bytes]]) -> list[list[bytes]]:
+        requests = [decode_request(body[0]) for body in bodies]
+        return [[ok_reply(r.id, {"i": r.args["i"], "batch": len(bodies)})] for r in requests]
+
+    sizes: list[int] = []
+    worker = _batch_worker(broker, answer, sizes)
+    try:
+        async def run() -> list:
+            async with AsyncClient(broker.endpoint, timeout=10) as client:
+                return await asyncio.gather(*(client.call("batched", "n", i=i) for i in range(200)))
+
+        results = asyncio.run(run())
+    finally:
+        worker.stop()
+    assert [r["i"] for r in results] == list(range(200))
+    assert sum(sizes) == 200 and max(sizes) <= 4
+
+
+@pytest.mark.parametrize("failure", ["raises", "wrong count"])
+def test_failing_batch_handler_still_answers_every_client(broker: BrokerProcess, failure: str) -> None:
+    def broken(bodies: list[list[bytes]]) -> list[list[bytes]]:
+        if failure == "raises":
+            raise RuntimeError("disk on fire")
+        return []
+
+    worker = _batch_worker(broker, broken, [])
+    try:
+        async def run() -> list:
+            async with AsyncClient(broker.endpoint, timeout=10) as client:
+                return await asyncio.gather(*(client.call("batched", "n", i=i) for i in range(8)),
+                                            return_exceptions=True)
+
+        results = asyncio.run(run())
+    finally:
+        worker.stop()
+    expected = "disk on fire" if failure == "raises" else "batch handler returned 0 replies for"
+    assert len(results) == 8
+    for result in results:
+        assert isinstance(result, CommandError) and result.type == "WorkerError" and expected in str(result)

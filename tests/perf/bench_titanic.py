@@ -21,41 +21,91 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from pyros.client import Client
+import zmq
+
+from pyros.messages import Request, new_id
 from pyros.testing import BrokerProcess, ManagedProcess, wait_until
-from pyros.titanic.client import TitanicClient
 from pyros.titanic.store import TitanicStore
+from tests.perf.wire import MDPC01
 from tests.perf.doc_section import replace_section
 
 CLIENTS = 8
 TARGET_ACCEPTED = 2000.0
 
 
-def _submitter(endpoint: str, duration: float, count: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Submit for ``duration`` seconds (or ``count`` requests); report (accepted, uuids)."""
+def _submitter(endpoint: str, clients: int, duration: float, count: int, ready: Any, go: Any, out: Any) -> None:
+    """``clients`` 7/MDP client sockets, each with one ``titanic.request`` in flight.
+
+    Sets ``ready`` once connected, waits for ``go``, then submits for ``duration`` seconds (or ``count``
+    requests in all) and puts the UUIDs of the accepted requests on ``out``.
+    One process drives every socket, so that the harness takes little of the
+    two cores it shares with the broker, Titanic and the echo service.
+    """
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    body = Request(id=new_id(), cmd="echo", args={"text": "bench"}).encode()
+    frames = [b"", MDPC01, b"titanic.request", b"echo", body]
+    socks = []
+    for _ in range(clients):
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        socks.append(sock)
+    poller = zmq.Poller()
+    for sock in socks:
+        poller.register(sock, zmq.POLLIN)
     uids: list[str] = []
-    with Client(endpoint, timeout=10, retries=2) as client:
-        tsp = TitanicClient(client)
-        deadline = time.monotonic() + duration
-        while (count and len(uids) < count) or (not count and time.monotonic() < deadline):
-            uids.append(tsp.submit("echo", "echo", {"text": "bench"}))
-    out.put(uids)
+    errors = 0
+    ready.set()
+    go.wait(60)
+    deadline = time.monotonic() + duration
+    sent = 0
+    for sock in socks:
+        sock.send_multipart(frames)
+        sent += 1
+    in_flight = len(socks)
+    while in_flight:
+        events = poller.poll(10_000)
+        if not events:
+            raise TimeoutError(f"no reply from titanic.request in 10 s with {in_flight} in flight")
+        for sock, _ in events:
+            reply = sock.recv_multipart()
+            in_flight -= 1
+            # ["", MDPC01, "titanic.request", "200", uuid]
+            if len(reply) == 5 and reply[3] == b"200":
+                uids.append(reply[4].decode("ascii"))
+            else:
+                errors += 1
+            more = sent < count if count else time.monotonic() < deadline
+            if more:
+                sock.send_multipart(frames)
+                sent += 1
+                in_flight += 1
+    for sock in socks:
+        sock.close()
+    ctx.term()
+    out.put((uids, errors))
 
 
 def _run_clients(endpoint: str, duration: float = 0.0, count: int = 0) -> tuple[list[str], float]:
+    """Run the submitter process; return the accepted UUIDs and the seconds from ``go`` to the last reply."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_submitter, args=(endpoint, duration, count, queue)) for _ in range(CLIENTS)]
+    go = ctx.Event()
+    ready = ctx.Event()
+    proc = ctx.Process(target=_submitter, args=(endpoint, CLIENTS, duration, count, ready, go, queue))
+    proc.start()
+    if not ready.wait(60):
+        proc.kill()
+        raise TimeoutError("the submitter process did not start")
     started = time.perf_counter()
-    for p in procs:
-        p.start()
-    uids: list[str] = []
-    for _ in procs:
-        uids.extend(queue.get(timeout=300))
+    go.set()
+    uids, errors = queue.get(timeout=300)
     elapsed = time.perf_counter() - started
-    for p in procs:
-        p.join(30)
+    proc.join(30)
+    if errors:
+        raise RuntimeError(f"{errors} submissions were refused by titanic.request")
     return uids, elapsed
 
 
@@ -75,15 +125,15 @@ def measure(runs: int, duration: float, e2e_requests: int) -> dict[str, list[flo
             reader = TitanicStore(database)
             for run in range(runs):
                 # Acceptance: submissions counted inside the window only (process start-up excluded).
-                uids, _ = _run_clients(broker.endpoint, duration=duration)
-                rate = len(uids) / duration
+                uids, elapsed = _run_clients(broker.endpoint, duration=duration)
+                rate = len(uids) / elapsed
                 results["accepted"].append(rate)
                 wait_until(lambda: reader.counts()["pending"] + reader.counts()["dispatched"] == 0, timeout=300,
                            what="backlog drained")
                 # End to end: time until every submitted request has a stored reply.
                 replied_before = reader.counts()["replied"]
                 started = time.perf_counter()
-                uids, _ = _run_clients(broker.endpoint, count=e2e_requests // CLIENTS)
+                uids, _ = _run_clients(broker.endpoint, count=e2e_requests)
                 wait_until(lambda: reader.counts()["replied"] - replied_before >= len(uids), timeout=300,
                            interval=0.01, what="every request replied")
                 e2e = len(uids) / (time.perf_counter() - started)

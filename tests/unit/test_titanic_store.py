@@ -157,3 +157,45 @@ def test_accepted_requests_survive_sigkill_at_any_moment(tmp_path: Path, seed: i
         for uid in printed:
             state, _ = store.reply_of(uid)
             assert state in ("200", "300")
+
+
+def test_accept_many_stores_all_or_none(store: TitanicStore) -> None:
+    first, second = store.new_uuid(), store.new_uuid()
+    store.accept_many([("echo", [b"1"], first), ("echo", [b"2"], second)], now=1.0)
+    assert store.counts()["pending"] == 2
+    third = store.new_uuid()
+    with pytest.raises(Exception, match="UNIQUE"):  # the second row repeats a stored UUID
+        store.accept_many([("echo", [b"3"], third), ("echo", [b"4"], first)], now=2.0)
+    assert store.get(third) is None and store.counts()["pending"] == 2
+    with pytest.raises(ValueError, match="body frame"):
+        store.accept_many([("echo", [b"5"], store.new_uuid()), ("echo", [], store.new_uuid())], now=3.0)
+    assert store.counts()["pending"] == 2
+
+
+def test_a_failing_write_in_a_group_commit_is_undone_alone(store: TitanicStore) -> None:
+    """Writes queued together share a transaction; one that fails must not take the others with it."""
+    taken = store.accept("echo", [b"x"], now=1.0)
+    start = threading.Barrier(9)
+    outcomes: dict[int, object] = {}
+
+    def write(n: int) -> None:
+        start.wait(10)
+        try:
+            # Every third writer repeats a stored UUID and must fail; the others must be stored.
+            outcomes[n] = store.accept("echo", [str(n).encode()], now=2.0, uid=taken if n % 3 == 0 else None)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    start.wait(10)
+    for t in threads:
+        t.join(10)
+    failed = sorted(n for n, o in outcomes.items() if isinstance(o, Exception))
+    assert failed == [0, 3, 6]
+    for n, outcome in outcomes.items():
+        if n not in failed:
+            stored = store.get(str(outcome))
+            assert stored is not None and stored.body == [str(n).encode()]
+    assert store.counts()["pending"] == 1 + 5 and store.integrity_ok()
