@@ -19,8 +19,9 @@ Rules:
 * an update whose sequence skips one (gap) asks for a resync — only when the
   cache holds the whole map (``subtree == ""``), since a subscriber filtered on a
   subtree never sees the other keys' sequence numbers (``detect_gaps`` overrides);
-* an update whose ``epoch`` property differs from the snapshot's asks for a
-  resync (the server restarted); updates from an epoch already left are ignored;
+* an update or HUGZ whose ``epoch`` property differs from the snapshot's asks
+  for a resync (the server restarted); updates from an epoch already left are
+  ignored (a HUGZ without ``epoch``, from a strict server, tells nothing);
 * no message at all for ``silence`` seconds while waiting for a snapshot or
   live asks for a resync;
 * values are decoded with ``decoder`` (msgpack by default); an undecodable
@@ -34,7 +35,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyros.errors import MessageError
 from pyros.kv.message import (
@@ -78,9 +79,8 @@ class Resync:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
-    """One key as known by the cache.
+class CacheEntry(NamedTuple):
+    """One key as known by the cache (a named tuple: cheap to create for a 100,000-key snapshot).
 
     Attributes:
         value: The decoded value.
@@ -106,10 +106,13 @@ class CloneCache:
         decoder: Turns a body into a value; may raise to reject it.
         detect_gaps: Whether a skipped sequence number asks for a resync;
             defaults to ``subtree == ""``.
+        snapshot_batch: Ask the server for snapshot entries this many per
+            KVBATCH message (a PyROS extension); 0 for strict 12/CHP KVSYNCs.
     """
 
     def __init__(self, subtree: str = "", silence: float = 5.0, now: float = 0.0,
-                 decoder: Callable[[bytes], Any] = unpack, detect_gaps: bool | None = None) -> None:
+                 decoder: Callable[[bytes], Any] = unpack, detect_gaps: bool | None = None,
+                 snapshot_batch: int = 0) -> None:
         if not valid_subtree(subtree):
             raise ValueError(f"subtree must be '' or start and end with '/', not {subtree!r}")
         if not silence > 0:
@@ -118,6 +121,7 @@ class CloneCache:
         self.silence = silence
         self.decoder = decoder
         self.detect_gaps = subtree == "" if detect_gaps is None else detect_gaps
+        self.snapshot_batch = snapshot_batch
         self.state = CacheState.SUBSCRIBING
         self.data: dict[str, CacheEntry] = {}
         self.sequence = 0
@@ -168,6 +172,8 @@ class CloneCache:
             pass
 
     def _notify(self, key: str, value: Any) -> None:
+        if not self._callbacks:
+            return
         for prefix, callback in list(self._callbacks):
             if key.startswith(prefix):
                 try:
@@ -190,7 +196,7 @@ class CloneCache:
         self.state = CacheState.SNAPSHOT
         self._staged = {}
         self._last_heard = now
-        return encode_icanhaz(self.subtree)
+        return encode_icanhaz(self.subtree, self.snapshot_batch)
 
     def _resync(self, reason: str) -> Resync:
         self.state = CacheState.SUBSCRIBING
@@ -218,7 +224,7 @@ class CloneCache:
     # ------------------------------------------------------------ input
 
     def on_snapshot(self, frames: list[Any], now: float) -> Resync | None:
-        """Process a KVSYNC or KTHXBAI received on the snapshot connection.
+        """Process a KVSYNC, KVBATCH or KTHXBAI received on the snapshot connection.
 
         Args:
             frames: The message frames (no routing identity).
@@ -238,14 +244,21 @@ class CloneCache:
             return None
         self._last_heard = now
         if isinstance(message, KVMessage):
-            if not message.key.startswith(self.subtree):
-                self.drops["outside_subtree"] += 1
-            elif message.body:
-                self._staged[message.key] = message
-            else:
-                self._staged.pop(message.key, None)
+            self._stage(message)
+            return None
+        if isinstance(message, list):
+            for entry in message:
+                self._stage(entry)
             return None
         return self._finish_snapshot(message)
+
+    def _stage(self, message: KVMessage) -> None:
+        if not message.key.startswith(self.subtree):
+            self.drops["outside_subtree"] += 1
+        elif message.body:
+            self._staged[message.key] = message
+        else:
+            self._staged.pop(message.key, None)
 
     def _finish_snapshot(self, end: Kthxbai) -> Resync | None:
         staged, self._staged = self._staged, {}
@@ -286,6 +299,11 @@ class CloneCache:
             return None
         self._last_heard = now
         if isinstance(message, Hugz):
+            epoch = message.properties.get(EPOCH_PROPERTY)
+            if epoch is not None and self.state is CacheState.LIVE and epoch != self.epoch \
+                    and epoch not in self._dead_epochs:
+                self._leave_epoch()  # an idle server restarted: its HUGZ tell before any update does
+                return self._resync("epoch")
             return None
         if self.state is not CacheState.LIVE:
             self._buffer.append(message)
@@ -322,7 +340,7 @@ class CloneCache:
             self._delete(message.key)
             return
         old = self.data.get(message.key)
-        self.data[message.key] = CacheEntry(value, dict(message.properties), message.sequence, message.body)
+        self.data[message.key] = CacheEntry(value, message.properties, message.sequence, message.body)
         if old is None or old.body != message.body:
             self._notify(message.key, value)
 

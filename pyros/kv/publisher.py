@@ -15,9 +15,12 @@ from typing import Any
 import zmq
 
 from pyros.errors import TransportError
-from pyros.kv.message import KVMessage
+from pyros.kv.message import RESERVED_KEYS, KVMessage, encode_properties, encode_sequence
 from pyros.kv.store import TTL_PROPERTY
 from pyros.messages import pack
+
+_NO_SEQUENCE = encode_sequence(0)
+"""A KVSET's sequence frame: the server assigns the sequence."""
 
 
 class KVPublisher:
@@ -104,8 +107,11 @@ class KVPublisher:
 
     @staticmethod
     def _message(key: str, body: bytes, ttl: float | None) -> list[bytes]:
-        properties = {} if ttl is None else {TTL_PROPERTY: repr(float(ttl))}
-        return KVMessage(key, properties=properties, body=body).encode()
+        """The KVSET frames (sequence 0, no UUID); the key is checked as :class:`KVMessage` would."""
+        if type(key) is not str or not key or key in RESERVED_KEYS:
+            KVMessage(key)  # raises the ValueError naming what is wrong with the key
+        properties = b"" if ttl is None else encode_properties({TTL_PROPERTY: repr(float(ttl))})
+        return [key.encode("utf-8"), _NO_SEQUENCE, b"", properties, body]
 
     def _send(self, frames: list[bytes]) -> None:
         if self._socket is None:

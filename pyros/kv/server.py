@@ -3,7 +3,9 @@
 It binds three sockets:
 
 * snapshot (ROUTER): answers ``ICANHAZ?`` with KVSYNCs and a KTHXBAI;
-* publisher (PUB): publishes every KVPUB (with a new sequence) and HUGZ;
+* publisher (XPUB): publishes every KVPUB (with a new sequence) and HUGZ, and
+  answers each new subscription with a HUGZ at once (so a subscriber knows its
+  subscription is active and asks for its snapshot without delay);
 * collector (PULL): receives KVSET commands from :class:`pyros.kv.publisher.KVPublisher`.
 
 The loop polls the three sockets and a wake-up socketpair, drains what is ready,
@@ -61,7 +63,8 @@ class CloneServer:
         self._sockets: list[zmq.Socket] = []
         try:
             self._router = self._bind(zmq.ROUTER, snapshot)
-            self._pub = self._bind(zmq.PUB, publisher)
+            self._pub = self._bind(zmq.XPUB, publisher)
+            self._pub.setsockopt(zmq.XPUB_VERBOSE, 1)  # every subscriber's subscription, not only the first
             self._pull = self._bind(zmq.PULL, collector)
         except BaseException:
             self._close_sockets()
@@ -124,6 +127,7 @@ class CloneServer:
         poller = zmq.Poller()
         poller.register(router, zmq.POLLIN)
         poller.register(pull, zmq.POLLIN)
+        poller.register(pub, zmq.POLLIN)
         poller.register(self._wakeup.fileno(), zmq.POLLIN)
         noblock = zmq.NOBLOCK
         again = zmq.Again
@@ -152,6 +156,13 @@ class CloneServer:
                         except zmq.ZMQError:  # peer gone or unroutable: drop the rest of its snapshot
                             store.drops["snapshot_unsent"] += 1
                             break
+                for _ in range(DRAIN_LIMIT):
+                    try:
+                        subscription = pub.recv(noblock)
+                    except again:
+                        break
+                    for out in store.handle_subscription(subscription):
+                        pub.send_multipart(out)
                 now = clock()
                 if now >= store.next_tick:
                     for out in store.tick(now):

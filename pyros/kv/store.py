@@ -8,7 +8,7 @@ frames), snapshot requests (:meth:`CloneStore.snapshot`,
 
 On top of the RFC:
 
-* every KVPUB and KTHXBAI carries the property ``epoch``, a random string chosen
+* every KVPUB, KTHXBAI and HUGZ carries the property ``epoch``, a random string chosen
   when the store is created, so clients notice a restarted server (whose
   sequence numbers start again at 1); a client-supplied ``epoch`` is replaced;
 * KVSYNC commands carry the entry's sequence, UUID and properties (the RFC leaves
@@ -18,6 +18,8 @@ On top of the RFC:
 * a ``ttl`` property (seconds, finite and > 0) makes the entry expire at
   ``now + ttl``; :meth:`CloneStore.tick` then publishes a deletion for it;
   an unparseable ``ttl`` makes the KVSET dropped;
+* a snapshot request may ask for KVBATCH messages (several entries each, see
+  :mod:`pyros.kv.message`); a strict ICANHAZ? gets one KVSYNC per key;
 * a deletion (empty body) is always published, even for an absent key;
 * malformed input never raises: it is dropped and counted in :attr:`CloneStore.drops`.
 """
@@ -28,14 +30,17 @@ import math
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from pyros.kv.message import (
+    SEQUENCE_BYTES,
     KVMessage,
     KVProtocolError,
     decode_icanhaz,
     encode_hugz,
     encode_kthxbai,
+    encode_kvbatch,
+    encode_properties,
     valid_subtree,
 )
 
@@ -45,6 +50,8 @@ EPOCH_PROPERTY = "epoch"
 """Property naming the server instance, on every KVPUB and KTHXBAI."""
 TTL_PROPERTY = "ttl"
 """Property giving a time-to-live in seconds."""
+BATCH_BYTES = 256 * 1024
+"""Approximate size at which a KVBATCH is closed even if it has fewer entries than asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,8 @@ class StoreEntry:
     sequence: int
     uuid: bytes
     expiry: float | None
+    properties_frame: bytes = b""
+    """``properties`` encoded as published (kept to answer snapshots without re-encoding)."""
 
 
 def parse_ttl(text: str) -> float:
@@ -98,6 +107,7 @@ class CloneStore:
         self.epoch: str = secrets.token_hex(8) if epoch is None else epoch
         if not self.epoch or "\n" in self.epoch:
             raise ValueError("epoch must be a non-empty string without newline")
+        self._epoch_frame = encode_properties({EPOCH_PROPERTY: self.epoch})
         self.sequence = 0
         """Sequence number of the last KVPUB (0 before any)."""
         self.entries: dict[str, StoreEntry] = {}
@@ -151,27 +161,34 @@ class CloneStore:
         Returns:
             The KVPUB to publish, or nothing if the ``ttl`` property is invalid.
         """
-        properties = dict(message.properties)
         expiry: float | None = None
-        if message.body and TTL_PROPERTY in properties:
-            try:
-                expiry = now + parse_ttl(properties[TTL_PROPERTY])
-            except ValueError:
-                self.drops["bad_ttl"] += 1
-                return []
-        properties[EPOCH_PROPERTY] = self.epoch
+        if message.properties:
+            properties = dict(message.properties)
+            if message.body and TTL_PROPERTY in properties:
+                try:
+                    expiry = now + parse_ttl(properties[TTL_PROPERTY])
+                except ValueError:
+                    self.drops["bad_ttl"] += 1
+                    return []
+            properties[EPOCH_PROPERTY] = self.epoch
+            properties_frame = encode_properties(properties)
+        else:  # the common case: only the epoch, encoded once
+            properties = {EPOCH_PROPERTY: self.epoch}
+            properties_frame = self._epoch_frame
         if self.sequence >= 2**64 - 1:  # pragma: no cover - would take centuries
             self.drops["sequence_exhausted"] += 1
             return []
         self.sequence += 1
         if message.body:
-            self.entries[message.key] = StoreEntry(message.body, properties, self.sequence, message.uuid, expiry)
+            self.entries[message.key] = StoreEntry(message.body, properties, self.sequence, message.uuid, expiry,
+                                                   properties_frame)
             self.counts["set"] += 1
         else:
             self.entries.pop(message.key, None)
             self.counts["delete"] += 1
         self._last_sent = now
-        return [KVMessage(message.key, self.sequence, message.uuid, properties, message.body).encode()]
+        return [[message.key.encode("utf-8"), self.sequence.to_bytes(SEQUENCE_BYTES, "big"), message.uuid,
+                 properties_frame, message.body]]
 
     def tick(self, now: float) -> list[Message]:
         """Expire TTL entries (publishing deletions) and send HUGZ when idle.
@@ -196,50 +213,105 @@ class CloneStore:
         elif now - self._last_sent >= self.hugz_interval:
             self._last_sent = now
             self.counts["hugz"] += 1
-            out.append(encode_hugz())
+            out.append(self.hugz())
         return out
+
+    def hugz(self) -> Message:
+        """A HUGZ carrying the epoch (also sent at once to each new subscription by the server)."""
+        return encode_hugz({EPOCH_PROPERTY: self.epoch})
+
+    def handle_subscription(self, frame: bytes) -> list[Message]:
+        """React to a subscription message read from the XPUB updates socket.
+
+        A new subscription is answered with a HUGZ at once: the subscriber then
+        knows its subscription is active and can ask for its snapshot without
+        waiting for the next idle HUGZ (it must not ask earlier, or updates
+        published in between could be missed). Unsubscriptions need nothing.
+
+        Args:
+            frame: ``b"\x01" + prefix`` (subscribe) or ``b"\x00" + prefix``.
+
+        Returns:
+            A HUGZ for a subscription; nothing otherwise.
+        """
+        if frame[:1] == b"\x01":
+            self.counts["subscriptions"] += 1
+            return [self.hugz()]
+        return []
 
     # ------------------------------------------------------------ snapshots
 
-    def snapshot(self, subtree: str = "") -> list[Message]:
-        """Return the KVSYNCs for the keys under ``subtree``, then a KTHXBAI.
+    def snapshot(self, subtree: str = "", batch: int = 0) -> list[Message]:
+        """Return the KVSYNCs (or KVBATCHes) for the keys under ``subtree``, then a KTHXBAI.
 
         Args:
             subtree: Key prefix, ``""`` for every key; otherwise it must start
                 and end with ``/``.
+            batch: 0 for one KVSYNC per key (12/CHP), sorted by key; else
+                KVBATCH messages of at most ``batch`` entries and about
+                :data:`BATCH_BYTES` bytes, in no particular order.
 
         Returns:
-            Messages without routing identity, sorted by key, KTHXBAI last (it
-            carries the current sequence and the ``epoch`` property).
+            Messages without routing identity, KTHXBAI last (it carries the
+            current sequence and the ``epoch`` property).
 
         Raises:
-            ValueError: If ``subtree`` is malformed.
+            ValueError: If ``subtree`` is malformed or ``batch`` negative.
+        """
+        return list(self.iter_snapshot(subtree, batch))
+
+    def iter_snapshot(self, subtree: str = "", batch: int = 0) -> Iterator[Message]:
+        """:meth:`snapshot` one message at a time (the server sends each as soon as it is built).
+
+        The store must not change until the iterator is exhausted.
         """
         if not valid_subtree(subtree):
             raise ValueError(f"subtree must be '' or start and end with '/', not {subtree!r}")
-        out = [KVMessage(key, entry.sequence, entry.uuid, entry.properties, entry.body).encode()
-               for key, entry in sorted(self.entries.items()) if key.startswith(subtree)]
-        out.append(encode_kthxbai(self.sequence, subtree, {EPOCH_PROPERTY: self.epoch}))
+        if batch < 0:
+            raise ValueError("batch must be >= 0")
         self.counts["snapshot"] += 1
-        return out
+        if batch:
+            yield from self._batches(subtree, batch)
+        else:
+            for key, entry in sorted(self.entries.items()):
+                if key.startswith(subtree):
+                    yield [key.encode("utf-8"), entry.sequence.to_bytes(SEQUENCE_BYTES, "big"), entry.uuid,
+                           entry.properties_frame or encode_properties(entry.properties), entry.body]
+        yield encode_kthxbai(self.sequence, subtree, {EPOCH_PROPERTY: self.epoch})
 
-    def handle_icanhaz(self, frames: list[Any]) -> list[Message]:
+    def _batches(self, subtree: str, batch: int) -> Iterator[Message]:
+        group: list[list[Any]] = []
+        size = 0
+        for key, entry in self.entries.items():
+            if not key.startswith(subtree):
+                continue
+            group.append([key, entry.sequence, entry.uuid, entry.properties_frame or
+                          encode_properties(entry.properties), entry.body])
+            size += len(key) + len(entry.body) + 40
+            if len(group) >= batch or size >= BATCH_BYTES:
+                yield encode_kvbatch(group)
+                group, size = [], 0
+        if group:
+            yield encode_kvbatch(group)
+
+    def handle_icanhaz(self, frames: list[Any]) -> Iterable[Message]:
         """Answer a raw ICANHAZ? received on the ROUTER snapshot socket.
 
         Args:
             frames: ``[identity, b"ICANHAZ?", subtree]``.
 
         Returns:
-            The snapshot messages, each prefixed with the identity, or nothing
-            if the request was malformed (counted in :attr:`drops`).
+            The snapshot messages, each prefixed with the identity, produced as
+            they are sent (the store must not change meanwhile), or nothing if
+            the request was malformed (counted in :attr:`drops`).
         """
         if not isinstance(frames, (list, tuple)) or len(frames) < 1 or not isinstance(frames[0], bytes):
             self.drops["no_identity"] += 1
             return []
         try:
-            subtree = decode_icanhaz(list(frames[1:]))
+            request = decode_icanhaz(list(frames[1:]))
         except KVProtocolError:
             self.drops["malformed_icanhaz"] += 1
             return []
         identity = frames[0]
-        return [[identity, *message] for message in self.snapshot(subtree)]
+        return ([identity, *message] for message in self.iter_snapshot(request.subtree, request.batch))

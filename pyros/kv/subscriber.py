@@ -32,6 +32,20 @@ EpochCallback = Callable[[str | None, str], None]
 
 DRAIN_LIMIT = 4096
 """Most messages read from one socket per poll before timers are checked again."""
+SNAPSHOT_BATCH = 1000
+"""Snapshot entries asked for per KVBATCH message by default."""
+
+
+def _drain(sock: zmq.Socket) -> list[list[bytes]]:
+    """Read what a socket has ready, at most :data:`DRAIN_LIMIT` messages, without blocking."""
+    messages: list[list[bytes]] = []
+    recv = sock.recv_multipart
+    try:
+        for _ in range(DRAIN_LIMIT):
+            messages.append(recv(zmq.NOBLOCK))
+    except zmq.Again:
+        pass
+    return messages
 
 
 class KVSubscriber:
@@ -45,14 +59,17 @@ class KVSubscriber:
             server is presumed dead and a new snapshot is requested.
         context: ZeroMQ context to use (the process-wide instance by default).
         start: Whether to start the thread at once.
+        snapshot_batch: Snapshot entries per KVBATCH message (PyROS servers);
+            0 asks for strict 12/CHP KVSYNCs, one message per key.
     """
 
     def __init__(self, snapshot_endpoint: str, publisher_endpoint: str, subtree: str = "", *,
-                 silence: float = 3.0, context: zmq.Context | None = None, start: bool = True) -> None:
+                 silence: float = 3.0, context: zmq.Context | None = None, start: bool = True,
+                 snapshot_batch: int = SNAPSHOT_BATCH) -> None:
         self.snapshot_endpoint = snapshot_endpoint
         self.publisher_endpoint = publisher_endpoint
         self._clock = time.monotonic
-        self.cache = CloneCache(subtree, silence=silence, now=self._clock())
+        self.cache = CloneCache(subtree, silence=silence, now=self._clock(), snapshot_batch=snapshot_batch)
         self._context = context or zmq.Context.instance()
         self._lock = threading.RLock()
         self._synced = threading.Event()
@@ -182,24 +199,11 @@ class KVSubscriber:
                 action: Resync | None = None
                 heard = False
                 if dealer is not None:
-                    for _ in range(DRAIN_LIMIT):
-                        try:
-                            frames = dealer.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        action = self._feed(self.cache.on_snapshot, frames)
-                        if action is not None:
-                            break
+                    action = self._feed(self.cache.on_snapshot, _drain(dealer))
                 if action is None:
-                    for _ in range(DRAIN_LIMIT):
-                        try:
-                            frames = sub.recv_multipart(zmq.NOBLOCK)
-                        except zmq.Again:
-                            break
-                        heard = True
-                        action = self._feed(self.cache.on_update, frames)
-                        if action is not None:
-                            break
+                    updates = _drain(sub)
+                    heard = bool(updates)
+                    action = self._feed(self.cache.on_update, updates)
                 now = self._clock()
                 if awaiting is not None:
                     if heard or now >= awaiting:
@@ -233,10 +237,22 @@ class KVSubscriber:
                 dealer.close(linger=0)
             self._wakeup.close()
 
-    def _feed(self, handler: Callable[[list[bytes], float], Resync | None], frames: list[bytes]) -> Resync | None:
-        """Pass one message to the cache; run epoch callbacks after a snapshot from a new epoch."""
+    def _feed(self, handler: Callable[[list[bytes], float], Resync | None],
+              messages: list[list[bytes]]) -> Resync | None:
+        """Pass messages to the cache, in one hold of the lock; run epoch callbacks after a snapshot from a new epoch.
+
+        Messages after one that asks for a resync are dropped: they were sent
+        before the snapshot the resync asks for, which covers them.
+        """
+        if not messages:
+            return None
         with self._lock:
-            action = handler(frames, self._clock())
+            now = self._clock()
+            action = None
+            for frames in messages:
+                action = handler(frames, now)
+                if action is not None:
+                    break
             live = self.cache.state is CacheState.LIVE
             epoch = self.cache.epoch
             old = self._known_epoch

@@ -201,12 +201,14 @@ OPS = st.one_of(
 )
 
 
-@given(ops=st.lists(OPS, max_size=40), data=st.data(), subtree=st.sampled_from(["", "/env/"]))
-def test_late_joining_cache_converges(ops: list[tuple[Any, ...]], data: st.DataObject, subtree: str) -> None:
+@given(ops=st.lists(OPS, max_size=40), data=st.data(), subtree=st.sampled_from(["", "/env/"]),
+       batch=st.sampled_from([0, 1, 3]))
+def test_late_joining_cache_converges(ops: list[tuple[Any, ...]], data: st.DataObject, subtree: str,
+                                      batch: int) -> None:
     store = CloneStore(hugz_interval=0.7, epoch="e")
     now = 0.0
     published: list[list[bytes]] = []
-    snapshots: dict[int, list[list[bytes]]] = {0: store.snapshot(subtree)}
+    snapshots: dict[int, list[list[bytes]]] = {0: store.snapshot(subtree, batch)}
     for kind, key, arg, ttl in ops:
         if kind == "set":
             props = {} if ttl is None else {"ttl": ttl}
@@ -216,7 +218,7 @@ def test_late_joining_cache_converges(ops: list[tuple[Any, ...]], data: st.DataO
         else:
             now += arg
             published += store.tick(now)
-        snapshots[len(published)] = store.snapshot(subtree)  # a snapshot may be served between two steps
+        snapshots[len(published)] = store.snapshot(subtree, batch)  # may be served between two steps
     # The cache subscribes, then the snapshot is taken later; some updates beat KTHXBAI.
     snap_at = data.draw(st.sampled_from(sorted(snapshots)), label="snapshot index")
     subscribe_at = data.draw(st.integers(0, snap_at), label="subscribe index")
@@ -224,8 +226,8 @@ def test_late_joining_cache_converges(ops: list[tuple[Any, ...]], data: st.DataO
     if subtree:  # the SUB socket filters on the subtree (and HUGZ)
         updates = [m for m in updates if m[0].startswith(subtree.encode()) or m[0] == b"HUGZ"]
     before = data.draw(st.integers(0, len(updates)), label="updates before KTHXBAI")
-    cache = CloneCache(subtree)
-    cache.request_snapshot(0)
+    cache = CloneCache(subtree, snapshot_batch=batch)
+    assert cache.request_snapshot(0) == encode_icanhaz(subtree, batch)
     for frames in updates[:before]:
         assert cache.on_update(frames, 0) is None
     for frames in snapshots[snap_at]:
@@ -236,3 +238,16 @@ def test_late_joining_cache_converges(ops: list[tuple[Any, ...]], data: st.DataO
     assert cache.contents() == {k: v for k, v in store.contents().items() if k.startswith(subtree)}
     assert {k: e.properties for k, e in cache.data.items()} == \
         {k: e.properties for k, e in store.entries.items() if k.startswith(subtree)}
+
+
+def test_hugz_from_a_restarted_idle_server_requests_resync() -> None:
+    cache = synced(CloneStore(epoch="e"))
+    assert cache.on_update(encode_hugz({"epoch": "e"}), 1) is None
+    assert cache.on_update(encode_hugz(), 1) is None  # a strict server's HUGZ tells nothing
+    assert cache.on_update(encode_hugz({"epoch": "f"}), 1) == Resync("epoch")
+    assert cache.state is CacheState.SUBSCRIBING
+    # The abandoned epoch's HUGZ (still in flight) does not ask again.
+    cache.request_snapshot(2)
+    for frames in CloneStore(epoch="f").snapshot(""):
+        cache.on_snapshot(frames, 2)
+    assert cache.epoch == "f" and cache.on_update(encode_hugz({"epoch": "e"}), 3) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,12 +14,15 @@ from pyros.kv.message import (
     KVMessage,
     KVProtocolError,
     decode_hugz,
+    SnapshotRequest,
     decode_icanhaz,
+    decode_kvbatch,
     decode_kthxbai,
     decode_properties,
     decode_snapshot_reply,
     decode_update,
     encode_hugz,
+    encode_kvbatch,
     encode_icanhaz,
     encode_kthxbai,
     encode_properties,
@@ -105,12 +109,21 @@ def test_properties_helpers() -> None:
 def test_icanhaz() -> None:
     assert encode_icanhaz() == [b"ICANHAZ?", b""]
     assert encode_icanhaz("/env/") == [b"ICANHAZ?", b"/env/"]
-    assert decode_icanhaz([b"ICANHAZ?", b"/env/weather/"]) == "/env/weather/"
-    assert decode_icanhaz([b"ICANHAZ?", b""]) == ""
+    assert decode_icanhaz([b"ICANHAZ?", b"/env/weather/"]) == SnapshotRequest("/env/weather/")
+    assert decode_icanhaz([b"ICANHAZ?", b""]) == SnapshotRequest("")
     with pytest.raises(ValueError):
         encode_icanhaz("env")
-    with pytest.raises(KVProtocolError, match="3 frames"):
-        decode_icanhaz([b"ICANHAZ?", b"", b""])
+    with pytest.raises(KVProtocolError, match="4 frames|2 frames"):
+        decode_icanhaz([b"ICANHAZ?", b"", b"", b""])
+    # The batched-snapshot extension: a third frame with batch=N.
+    assert encode_icanhaz("/env/", 500) == [b"ICANHAZ?", b"/env/", b"batch=500\n"]
+    assert decode_icanhaz(encode_icanhaz("/env/", 500)) == SnapshotRequest("/env/", 500)
+    assert decode_icanhaz([b"ICANHAZ?", b"", b""]) == SnapshotRequest("", 0)
+    for bad in [b"batch=0\n", b"batch=-1\n", b"batch=x\n", b"batch=99999999999\n"]:
+        with pytest.raises(KVProtocolError, match="batch"):
+            decode_icanhaz([b"ICANHAZ?", b"", bad])
+    with pytest.raises(ValueError, match="batch"):
+        encode_icanhaz("", -1)
     with pytest.raises(KVProtocolError, match="expected command ICANHAZ"):
         decode_icanhaz([b"ICANHAZ", b""])
     with pytest.raises(KVProtocolError, match="subtree"):
@@ -141,6 +154,9 @@ def test_hugz() -> None:
     assert encode_hugz() == [b"HUGZ", bytes(8), b"", b"", b""]
     assert decode_hugz(encode_hugz()) == Hugz()
     assert decode_update(encode_hugz()) == Hugz()
+    assert decode_update(encode_hugz({"epoch": "e2"})) == Hugz({"epoch": "e2"})
+    with pytest.raises(KVProtocolError, match="properties"):
+        decode_hugz([b"HUGZ", bytes(8), b"", b"epoch", b""])
     assert isinstance(decode_update(KVMessage("/a", body=b"1").encode()), KVMessage)
     with pytest.raises(KVProtocolError, match="sequence"):
         decode_update([b"HUGZ", b"", b"", b"", b""])
@@ -150,3 +166,32 @@ def test_hugz() -> None:
         decode_update([b"HUGZ", bytes(8), b""])
     with pytest.raises(KVProtocolError, match="list of frames"):
         decode_update(None)  # type: ignore[arg-type]
+
+
+def test_kvbatch_round_trip_and_hostile_payloads() -> None:
+    entries = [["/a", 1, b"", b"epoch=e\n", b"\x01"], ["/b", 2, b"u" * 16, b"", b"\x02"]]
+    frames = encode_kvbatch(entries)
+    assert frames[0] == b"KVBATCH" and len(frames) == 2
+    decoded = decode_snapshot_reply(frames)
+    assert decoded == [KVMessage("/a", 1, b"", {"epoch": "e"}, b"\x01"), KVMessage("/b", 2, b"u" * 16, {}, b"\x02")]
+    assert decode_kvbatch(encode_kvbatch([])) == []
+    bad_payloads = {
+        b"\xc1": "not msgpack",
+        msgpack.packb({"a": 1}): "not an array",
+        msgpack.packb([["/a", 1, b"", b""]]): "not a 5-element array",
+        msgpack.packb([["", 1, b"", b"", b"x"]]): "key",
+        msgpack.packb([["HUGZ", 1, b"", b"", b"x"]]): "key",
+        msgpack.packb([[b"/a", 1, b"", b"", b"x"]], use_bin_type=True): "key",
+        msgpack.packb([["/a", -1, b"", b"", b"x"]], use_bin_type=True): "sequence",
+        msgpack.packb([["/a", 1.5, b"", b"", b"x"]], use_bin_type=True): "sequence",
+        msgpack.packb([["/a", 1, b"abc", b"", b"x"]], use_bin_type=True): "uuid",
+        msgpack.packb([["/a", 1, b"", "text", b"x"]], use_bin_type=True): "binary",
+        msgpack.packb([["/a", 1, b"", b"noequals\n", b"x"]], use_bin_type=True): "has no '='",
+    }
+    for payload, what in bad_payloads.items():
+        with pytest.raises(KVProtocolError, match=what):
+            decode_snapshot_reply([b"KVBATCH", payload])
+    with pytest.raises(KVProtocolError, match="3 frames"):
+        decode_kvbatch([b"KVBATCH", b"", b""])
+    with pytest.raises(ValueError, match="reserved"):
+        KVMessage("KVBATCH")

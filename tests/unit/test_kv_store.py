@@ -121,14 +121,14 @@ def test_snapshot_by_subtree() -> None:
 def test_handle_icanhaz() -> None:
     store = CloneStore(epoch="e")
     store.apply(kvset("/a/b", b"1"), 0)
-    out = store.handle_icanhaz([b"peer", *encode_icanhaz("/a/")])
+    out = list(store.handle_icanhaz([b"peer", *encode_icanhaz("/a/")]))
     assert [m[0] for m in out] == [b"peer", b"peer"]
     assert decode_snapshot_reply(out[0][1:]) == KVMessage("/a/b", 1, b"", {"epoch": "e"}, b"1")
-    assert store.handle_icanhaz([b"peer", b"ICANHAZ?", b"bad"]) == []
-    assert store.handle_icanhaz([b"peer", b"WHAT", b""]) == []
-    assert store.handle_icanhaz([b"peer"]) == []
+    assert list(store.handle_icanhaz([b"peer", b"ICANHAZ?", b"bad"])) == []
+    assert list(store.handle_icanhaz([b"peer", b"WHAT", b""])) == []
+    assert list(store.handle_icanhaz([b"peer"])) == []
     assert store.drops["malformed_icanhaz"] == 3
-    assert store.handle_icanhaz([]) == [] and store.handle_icanhaz([1, b"ICANHAZ?", b""]) == []
+    assert list(store.handle_icanhaz([])) == [] and list(store.handle_icanhaz([1, b"ICANHAZ?", b""])) == []
     assert store.drops["no_identity"] == 2
 
 
@@ -143,10 +143,35 @@ def test_handle_set_drops_malformed() -> None:
 def test_hugz_when_idle() -> None:
     store = CloneStore(hugz_interval=1.0, now=0)
     assert store.tick(0.5) == []
-    assert store.tick(1.0) == [encode_hugz()]
-    assert decode_update(store.tick(2.0)[0]) == Hugz()
+    assert store.tick(1.0) == [encode_hugz({"epoch": store.epoch})]
+    assert decode_update(store.tick(2.0)[0]) == Hugz({"epoch": store.epoch})
     store.apply(kvset("/a", b"1"), now=2.5)
     assert store.tick(3.0) == []
     assert store.next_tick == 3.5
-    assert store.tick(3.5) == [encode_hugz()]
+    assert store.tick(3.5) == [store.hugz()]
     assert store.counts["hugz"] == 3
+
+
+def test_batched_snapshot_matches_the_strict_one() -> None:
+    store = CloneStore(epoch="e")
+    for i in range(25):
+        store.apply(kvset(f"/k/{i:02d}", str(i).encode(), **({"ttl": "9"} if i % 5 == 0 else {})), 0)
+    store.apply(kvset("/other", b"x"), 0)
+    strict = [decode_snapshot_reply(m) for m in store.snapshot("/k/")]
+    batched = [decode_snapshot_reply(m) for m in store.snapshot("/k/", batch=10)]
+    assert [len(b) for b in batched[:-1]] == [10, 10, 5]
+    assert [m for b in batched[:-1] for m in b] == strict[:-1]
+    assert batched[-1] == strict[-1]
+    answer = list(store.handle_icanhaz([b"peer", b"ICANHAZ?", b"", b"batch=100\n"]))
+    assert [m[1] for m in answer] == [b"KVBATCH", b"KTHXBAI"]
+    assert list(store.handle_icanhaz([b"peer", b"ICANHAZ?", b"", b"batch=0\n"])) == []
+    assert store.drops["malformed_icanhaz"] == 1
+
+
+def test_a_new_subscription_gets_a_hugz_at_once() -> None:
+    store = CloneStore(epoch="e")
+    assert store.handle_subscription(b"\x01/env/") == [encode_hugz({"epoch": "e"})]
+    assert store.handle_subscription(b"\x01") == [store.hugz()]
+    assert store.handle_subscription(b"\x00/env/") == []
+    assert store.handle_subscription(b"") == []
+    assert store.counts["subscriptions"] == 2
