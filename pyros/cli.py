@@ -10,21 +10,29 @@ With ``--json`` every client command prints one JSON document:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
 import signal
-import subprocess
+import socket
 import sys
 import threading
 import time
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 
 import click
 
 from pyros.clock import Clock
 from pyros.config import Config, config_to_toml, load_config
 from pyros.errors import CommandError, ConfigError, TransportError
+
+if TYPE_CHECKING:
+    from pyros.supervision.daemon import PidFile
+    from pyros.supervision.kv_states import ServiceTree
+    from pyros.supervision.process_group import ChildSpec
+    from servers.supervisor import ConfigSource
 
 EXIT_COMMAND_FAILED = 1
 EXIT_TRANSPORT = 3
@@ -42,12 +50,21 @@ class _State:
     def config(self, more: dict[str, Any] | None = None) -> Config:
         """Load the configuration once (file < env < flags); exit 4 on error."""
         if self._config is None or more:
-            try:
-                self._config = load_config(self.config_path, overrides={**self.overrides, **(more or {})})
-            except ConfigError as exc:
-                click.echo(f"configuration error: {exc}", err=True)
-                sys.exit(EXIT_CONFIG)
+            overrides = {**self.overrides, **(more or {})}
+            self._config = _load_or_exit(lambda: load_config(self.config_path, overrides=overrides))
         return self._config
+
+
+Loaded = TypeVar("Loaded")
+
+
+def _load_or_exit(load: Callable[[], Loaded]) -> Loaded:
+    """Run a configuration loader; on a ``ConfigError`` print it and exit 4."""
+    try:
+        return load()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
 
 
 def _fail(as_json: bool, status: int, error_type: str, message: str) -> NoReturn:
@@ -349,125 +366,222 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
     host.run()
 
 
-@main.command("run")
-@click.option("--host", "host_name", default="control", show_default=True, help="Host section of the config.")
-@click.pass_obj
-def run_command(state: _State, host_name: str) -> None:
-    """Start the broker and this host's services in the foreground; Ctrl-C stops them all.
-
-    Until the supervisor exists this is a plain launcher: it starts each process
-    once and stops everything when one of them exits.
-    """
-    config = state.config()
-    env = dict(os.environ)
-    if config.clock.mode == "simulated" and config.clock.anchor is None:
-        env["PYROS_CLOCK__ANCHOR"] = repr(time.time())  # every child computes the same simulated time
-    if state.config_path:
-        env["PYROS_CONFIG"] = state.config_path
-    sets = [arg for key, value in state.overrides.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
-    base = [sys.executable, "-m", "pyros", *sets]
-    commands = [("broker", [*base, "broker"])]
-    host = config.hosts.get(host_name)
-    if host is None:
-        click.echo(f"warning: no [hosts.{host_name}] in the configuration: starting the broker only", err=True)
-    else:
-        for name, svc in host.services.items():
-            if svc.command is not None:
-                if svc.command[0] != "broker":  # pyros run starts the broker itself
-                    commands.append((name, [*base, *svc.command]))
-                continue
-            argv = [*base, "serve", str(svc.class_), "--name", name]
-            if svc.instance:
-                argv += ["--instance", svc.instance]
-            for key, value in svc.args.items():
-                argv += ["--arg", f"{key}={json.dumps(value)}"]
-            commands.append((name, argv))
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        for label, argv in commands:
-            procs.append((label, subprocess.Popen(argv, env=env)))
-            click.echo(f"started {label} (pid {procs[-1][1].pid})", err=True)
-        while not stop.wait(0.2):
-            ended = [(label, p.returncode) for label, p in procs if p.poll() is not None]
-            if ended:
-                click.echo(f"{ended[0][0]} exited with status {ended[0][1]}; stopping", err=True)
-                break
-    finally:
-        for _, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for label, proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                click.echo(f"killed {label}", err=True)
-
-
 # ---------------------------------------------------------------- supervision
+
+
+DEFAULT_HOST = "control"
+"""The host whose supervisor is asked when ``--host`` is not given."""
+
+DETACH_READY_TIMEOUT = 60.0
+"""Seconds ``pyros start --detach`` waits for the supervisor to have started its services."""
+
+LOG_TAIL_LINES = 20
+"""Lines of the supervisor's log shown when a detached start fails."""
+
+SHUTDOWN_MARGIN = 15.0
+"""Seconds ``pyros stop`` waits for a local supervisor to exit, beyond its grace time."""
+
+RELOAD_OUTCOMES = ("added", "removed", "restarted", "unchanged")
+"""The lists of a ``reload`` answer, in display order."""
+
+
+def _supervisor_file(log_dir: str, host_name: str, suffix: str) -> Path:
+    """``<log-dir>/supervisor-<host>.<suffix>``: the supervisor's own log and pid files."""
+    return Path(log_dir) / f"supervisor-{host_name}.{suffix}"
 
 
 @main.command("start")
 @click.argument("services", nargs=-1)
-@click.option("--host", "host_name", default="control", show_default=True, help="Host section of the config.")
+@click.option("--host", "host_name", default=DEFAULT_HOST, show_default=True, help="Host section of the config.")
 @click.option("--log-dir", default="var/log", show_default=True, type=click.Path(file_okay=False),
-              help="Directory of the per-service log files.")
+              help="Directory of the log files and of the pid file supervisor-<host>.pid.")
 @click.option("--broker", "endpoint", help="Broker endpoint (default: broker.endpoint).")
+@click.option("--detach", is_flag=True, help="Run in the background, logging to <log-dir>/supervisor-<host>.log; "
+                                             "print its pid once the services are started.")
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 @click.pass_obj
 def start_command(state: _State, services: tuple[str, ...], host_name: str, log_dir: str, endpoint: str | None,
-                  verbose: bool) -> None:
-    """Supervise this host's services (or only SERVICES) in the foreground; Ctrl-C stops them all."""
-    from pyros.service import AccessPolicy
-    from servers.supervisor import Supervisor, child_specs
+                  detach: bool, verbose: bool) -> None:
+    """Supervise this host's services (or only SERVICES).
 
-    config = state.config()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    sets = [arg for key, value in state.overrides.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+    Ctrl-C or SIGTERM stops them all, SIGHUP reloads the configuration. A second supervisor of the
+    same host and log directory is refused while the first one holds its pid file.
+    """
+    from pyros.supervision.daemon import AlreadyRunning, PidFile
+    from pyros.supervision.daemon import detach as detach_process
+    from pyros.supervision.daemon import notify_ready
+    from servers.supervisor import ConfigSource, child_specs
+
+    source = ConfigSource(state.config_path, dict(state.overrides))
+    config, settings = _load_or_exit(source.load)
     try:
-        specs = child_specs(config, host_name, only=services, config_path=state.config_path, settings=sets)
+        specs = child_specs(config, host_name, only=services, config_path=source.path, settings=settings)
     except KeyError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="SERVICES/--host") from None
-    supervisor = Supervisor(host_name, specs, endpoint or config.broker.endpoint, log_dir,
-                            access=AccessPolicy(config.access.tokens, config.access.default_level),
-                            heartbeat_interval=config.broker.heartbeat_interval,
-                            heartbeat_liveness=config.broker.heartbeat_liveness)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: supervisor.stop(timeout=0))
-    name_process("supervisor", host_name)
-    click.echo(f"supervising {', '.join(s.name for s in specs) or 'nothing'} on host {host_name}", err=True)
-    supervisor.run()
+    pid_file = PidFile(_supervisor_file(log_dir, host_name, "pid"))
+    try:
+        pid_file.check()
+    except AlreadyRunning as exc:
+        _fail(False, EXIT_COMMAND_FAILED, "AlreadyRunning", f"the supervisor of host {host_name} is running: {exc}")
+    on_ready = None
+    if detach:
+        log_path = _supervisor_file(log_dir, host_name, "log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        side = detach_process(log_path)
+        if not side.in_daemon:
+            _report_detached_start(side.ready_fd, host_name, log_path)
+        on_ready = functools.partial(notify_ready, side.ready_fd)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _supervise(config, source, specs, host_name=host_name, only=services, log_dir=log_dir, endpoint=endpoint,
+               pid_file=pid_file, on_ready=on_ready)
+
+
+def _report_detached_start(ready_fd: int, host_name: str, log_path: Path) -> NoReturn:
+    """In the process that detached the supervisor: print its pid once it is up, else the end of its log."""
+    from pyros.supervision.daemon import tail, wait_ready
+
+    try:
+        pid = wait_ready(ready_fd, DETACH_READY_TIMEOUT)
+        problem = "exited while starting"
+    except TimeoutError:
+        pid, problem = None, f"did not start its services within {DETACH_READY_TIMEOUT:g} s"
+    if pid is not None:
+        click.echo(f"supervisor of host {host_name} running in the background; log: {log_path}", err=True)
+        click.echo(pid)
+        sys.exit(0)
+    click.echo(f"error: the supervisor of host {host_name} {problem}; the end of {log_path}:", err=True)
+    for line in tail(log_path, LOG_TAIL_LINES):
+        click.echo(f"  {line.rstrip()}", err=True)
+    sys.exit(EXIT_COMMAND_FAILED)
+
+
+def _supervise(config: Config, source: ConfigSource, specs: list[ChildSpec], *, host_name: str,
+               only: tuple[str, ...], log_dir: str, endpoint: str | None, pid_file: PidFile,
+               on_ready: Callable[[], None] | None) -> None:
+    """Run the supervisor in this process until it is stopped, holding its pid file meanwhile."""
+    import zmq
+
+    from pyros.clock import set_clock
+    from pyros.service import AccessPolicy
+    from pyros.supervision.daemon import AlreadyRunning
+    from servers.supervisor import Supervisor, read_child_specs
+
+    try:
+        pid_file.acquire()
+    except AlreadyRunning as exc:
+        _fail(False, EXIT_COMMAND_FAILED, "AlreadyRunning", f"the supervisor of host {host_name} is running: {exc}")
+    try:
+        set_clock(Clock.from_config(config.clock))
+        try:
+            supervisor = Supervisor(host_name, specs, endpoint or config.broker.endpoint, log_dir,
+                                    access=AccessPolicy(config.access.tokens, config.access.default_level),
+                                    heartbeat_interval=config.broker.heartbeat_interval,
+                                    heartbeat_liveness=config.broker.heartbeat_liveness,
+                                    kv_collector=config.kv.collector,
+                                    load_specs=lambda: read_child_specs(source, host_name, only))
+        except zmq.ZMQError as exc:
+            _fail(False, EXIT_COMMAND_FAILED, "ZMQError", f"cannot open the supervisor's sockets: {exc}")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: supervisor.stop(timeout=0))
+        signal.signal(signal.SIGHUP, lambda *_: supervisor.request_reload())
+        name_process("supervisor", host_name)
+        click.echo(f"supervising {', '.join(s.name for s in specs) or 'nothing'} on host {host_name} "
+                   f"(pid {os.getpid()})", err=True)
+        supervisor.run(on_ready=on_ready)
+    finally:
+        pid_file.release()
 
 
 @main.command("status")
-@click.option("--host", "host_name", default="control", show_default=True, help="Host whose supervisor to ask.")
+@click.option("--host", "host_name", help="Ask only this host's supervisor, over MDP (default: every host, from "
+                                          "the K/V store).")
 @_client_options
 @click.pass_obj
-def status_command(state: _State, host_name: str, endpoint: str | None, token: str | None, timeout: float | None,
-                   as_json: bool) -> None:
-    """Show the state, pid, uptime and restarts of a host's supervised services."""
-    with _client(state, endpoint, token, timeout) as client:
-        try:
-            rows = client.call(f"supervisor.{host_name}", "processes")
-        except CommandError as exc:
-            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
-        except TransportError as exc:
-            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
-    if as_json:
-        _print(rows, True)
+def status_command(state: _State, host_name: str | None, endpoint: str | None, token: str | None,
+                   timeout: float | None, as_json: bool) -> None:
+    """Show the supervised processes of every host and the registered service instances.
+
+    They are read from the K/V store (/service/). With --host, that host's supervisor is asked
+    instead. If the K/V server does not answer within the timeout, the supervisor of the default
+    host is asked (and stderr says so).
+    """
+    from pyros.supervision.kv_states import ServiceTree
+
+    if host_name is not None:
+        with _client(state, endpoint, token, timeout) as client:
+            rows = _ask_supervisor(client, host_name, "processes", {}, as_json)
+        if as_json:
+            _print(rows, True)
+        else:
+            _echo_processes(rows, with_host=False)
         return
-    click.echo(f"{'service':<24} {'state':<9} {'target':<6} {'pid':>7} {'uptime':>9} {'restarts':>8} "
+    config = state.config()
+    wait = timeout or config.client.timeout
+    tree, source = _service_tree_from_kv(config, wait), "kv"
+    if tree is None:
+        click.echo(f"warning: no snapshot from the K/V server {config.kv.snapshot} within {wait:g} s; "
+                   f"asking supervisor.{DEFAULT_HOST} instead", err=True)
+        with _client(state, endpoint, token, timeout) as client:
+            rows = _ask_supervisor(client, DEFAULT_HOST, "processes", {}, as_json)
+        tree = ServiceTree([{**row, "host": DEFAULT_HOST} for row in rows if isinstance(row, dict)], [])
+        source = f"supervisor.{DEFAULT_HOST}"
+    if as_json:
+        _print({"source": source, **tree.to_dict()}, True)
+        return
+    _echo_processes(tree.processes, with_host=True)
+    if tree.services:
+        click.echo()
+        _echo_services(tree.services)
+
+
+def _service_tree_from_kv(config: Config, timeout: float) -> ServiceTree | None:
+    """The processes and services of the K/V snapshot of /service/, or None if none came within ``timeout``."""
+    from pyros.kv.subscriber import KVSubscriber
+    from pyros.supervision.kv_states import SERVICE_SUBTREE, read_service_tree
+
+    subscriber = KVSubscriber(config.kv.snapshot, config.kv.publisher, SERVICE_SUBTREE)
+    try:
+        if not subscriber.wait_synced(timeout):
+            return None
+        contents = subscriber.contents()
+    finally:
+        subscriber.stop()
+    unanchored = config.clock.mode == "simulated" and config.clock.anchor is None  # the supervisor's is unknown
+    return read_service_tree(contents, None if unanchored else Clock.from_config(config.clock).now())
+
+
+def _shown(value: Any, spec: str, suffix: str = "") -> str:
+    """A table cell: a number formatted with ``spec`` (and ``suffix``), text as it is, ``-`` when absent."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-" if value in (None, "") else str(value)
+    return f"{value:{spec}}{suffix}"
+
+
+def _echo_processes(rows: Any, *, with_host: bool) -> None:
+    """Print supervised processes as a table (a ``host`` column first when ``with_host``)."""
+    rows = [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+    if not rows:
+        click.echo("no supervised processes")
+        return
+    host_header = f"{'host':<12} " if with_host else ""
+    click.echo(f"{host_header}{'service':<24} {'state':<9} {'target':<6} {'pid':>7} {'uptime':>9} {'restarts':>8} "
                f"{'cpu s':>7} {'rss MiB':>8}  reason")
     for r in rows:
-        uptime = f"{r['uptime']:.0f}s" if r.get("uptime") is not None else "-"
-        cpu = f"{r['cpu_s']:.1f}" if r.get("cpu_s") is not None else "-"
-        rss = f"{r['rss_mib']:.1f}" if r.get("rss_mib") is not None else "-"
-        click.echo(f"{r['name']:<24} {r['state']:<9} {r['target']:<6} {r['pid'] or '-':>7} {uptime:>9} "
-                   f"{r['restarts']:>8} {cpu:>7} {rss:>8}  {r.get('reason', '')}")
+        host = f"{_shown(r.get('host'), ''):<12} " if with_host else ""
+        click.echo(f"{host}{_shown(r.get('name'), ''):<24} {_shown(r.get('state'), ''):<9} "
+                   f"{_shown(r.get('target'), ''):<6} {_shown(r.get('pid'), ''):>7} "
+                   f"{_shown(r.get('uptime'), '.0f', 's'):>9} {_shown(r.get('restarts'), ''):>8} "
+                   f"{_shown(r.get('cpu_s'), '.1f'):>7} {_shown(r.get('rss_mib'), '.1f'):>8}  {r.get('reason') or ''}")
+
+
+def _echo_services(services: list[dict[str, Any]]) -> None:
+    """Print registered service instances as a table."""
+    click.echo(f"{'service':<28} {'instance':<20} {'host':<16} {'pid':>7} {'version':<10} {'age':>6}")
+    for e in services:
+        click.echo(f"{_shown(e.get('name'), ''):<28} {_shown(e.get('instance'), ''):<20} "
+                   f"{_shown(e.get('host'), ''):<16} {_shown(e.get('pid'), ''):>7} "
+                   f"{_shown(e.get('version'), ''):<10} {_shown(e.get('age'), '.1f', 's'):>6}")
 
 
 @main.command("titanic")
@@ -564,40 +678,122 @@ def watch_command(state: _State, prefix: str, as_json: bool, count: int | None, 
         subscriber.stop()
 
 
-def _supervisor_command(state: _State, host_name: str, command: str, services: tuple[str, ...],
-                        endpoint: str | None, token: str | None, timeout: float | None, as_json: bool) -> None:
+def _supervisor_options(func: Any) -> Any:
+    """``--host`` (default: the default host) and the client options of a command sent to a supervisor."""
+    func = _client_options(func)
+    return click.option("--host", "host_name", default=DEFAULT_HOST, show_default=True,
+                        help="Host whose supervisor to ask.")(func)
+
+
+def _ask_supervisor(client: Any, host_name: str, command: str, args: dict[str, Any], as_json: bool) -> Any:
+    """Call ``command`` of ``supervisor.<host>``; exit 1 on a command error, 3 on a transport failure."""
+    try:
+        return client.call(f"supervisor.{host_name}", command, args)
+    except CommandError as exc:
+        _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+    except TransportError as exc:
+        _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+
+
+def _steer_services(state: _State, host_name: str, command: str, services: tuple[str, ...], endpoint: str | None,
+                    token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Ask a host's supervisor to ``command`` (start, stop, restart) each service in turn."""
     rows: Any = None
     with _client(state, endpoint, token, timeout) as client:
-        try:
-            for service in services:
-                rows = client.call(f"supervisor.{host_name}", command, {"service": service})
-        except CommandError as exc:
-            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
-        except TransportError as exc:
-            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+        for service in services:
+            rows = _ask_supervisor(client, host_name, command, {"service": service}, as_json)
     if as_json:
         _print(rows, True)
     else:
         click.echo(f"{command}: {', '.join(services)}")
 
 
-def _add_supervisor_command(command: str, doc: str) -> None:
-    """Register ``pyros COMMAND SERVICES...``, which asks a host's supervisor to ``command`` each service."""
+@main.command("stop")
+@click.argument("services", nargs=-1)
+@_supervisor_options
+@click.pass_obj
+def stop_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
+                 token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Stop SERVICES on a host (target state down; SIGTERM, then SIGKILL after the grace time).
 
-    @main.command(command, help=doc)
-    @click.argument("services", nargs=-1, required=True)
-    @click.option("--host", "host_name", default="control", show_default=True,
-                  help="Host whose supervisor to ask.")
-    @_client_options
-    @click.pass_obj
-    def run(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None, token: str | None,
-            timeout: float | None, as_json: bool) -> None:
-        _supervisor_command(state, host_name, command, services, endpoint, token, timeout, as_json)
+    With no SERVICES, stop every service of the host gracefully, then its supervisor, which removes
+    its pid file. On the supervisor's own machine, wait until it has exited.
+    """
+    if services:
+        _steer_services(state, host_name, "stop", services, endpoint, token, timeout, as_json)
+        return
+    with _client(state, endpoint, token, timeout) as client:
+        reply = _ask_supervisor(client, host_name, "shutdown", {}, as_json)
+    if not isinstance(reply, dict):
+        _fail(as_json, EXIT_COMMAND_FAILED, "BadReply", f"supervisor.{host_name} answered {reply!r} to shutdown")
+    exited = _wait_for_local_exit(reply)
+    what = f"supervisor.{host_name} (pid {reply.get('pid')} on {reply.get('hostname')})"
+    if exited is False:
+        _fail(as_json, EXIT_COMMAND_FAILED, "ShutdownTimeout", f"{what} is still running")
+    if as_json:
+        _print({**reply, "exited": exited}, True)
+        return
+    stopping = ", ".join(map(str, reply.get("stopping") or [])) or "no service"
+    click.echo(f"{what} stopped {stopping} and exited" if exited else f"{what} is stopping {stopping}, then exits")
 
 
-_add_supervisor_command("stop", "Stop SERVICES on a host (target state down; SIGTERM, then SIGKILL after the "
-                                "grace time).")
-_add_supervisor_command("restart", "Restart SERVICES on a host (also clears FATAL).")
+def _wait_for_local_exit(reply: dict[str, Any]) -> bool | None:
+    """Wait until the supervisor that answered ``shutdown`` has exited, if it runs on this machine.
+
+    Returns:
+        True once it has exited, False if it is still running after its grace time and a margin,
+        None if it runs on another machine.
+    """
+    import psutil
+
+    pid, grace = reply.get("pid"), reply.get("grace")
+    if reply.get("hostname") != socket.gethostname() or isinstance(pid, bool) or not isinstance(pid, int):
+        return None
+    patience = grace if isinstance(grace, (int, float)) and not isinstance(grace, bool) else 5.0
+    deadline = time.monotonic() + patience + SHUTDOWN_MARGIN
+
+    def gone() -> bool:
+        try:
+            return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    while not gone():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)  # the exit of a process that is not our child has no readiness to await: poll it
+    return True
+
+
+@main.command("restart")
+@click.argument("services", nargs=-1, required=True)
+@_supervisor_options
+@click.pass_obj
+def restart_command(state: _State, services: tuple[str, ...], host_name: str, endpoint: str | None,
+                    token: str | None, timeout: float | None, as_json: bool) -> None:
+    """Restart SERVICES on a host (also clears FATAL)."""
+    _steer_services(state, host_name, "restart", services, endpoint, token, timeout, as_json)
+
+
+@main.command("reload")
+@_supervisor_options
+@click.pass_obj
+def reload_command(state: _State, host_name: str, endpoint: str | None, token: str | None, timeout: float | None,
+                   as_json: bool) -> None:
+    """Make a host's supervisor read its configuration again and apply the difference.
+
+    Services added to the host are started, removed ones stopped, those whose command line changed
+    restarted; the others keep running. A configuration that cannot be read changes nothing (exit
+    status 1, the error names the problem). Operator level; SIGHUP to the supervisor does the same.
+    """
+    with _client(state, endpoint, token, timeout) as client:
+        summary = _ask_supervisor(client, host_name, "reload", {}, as_json)
+    if as_json or not isinstance(summary, dict):
+        _print(summary, as_json)
+        return
+    for outcome in RELOAD_OUTCOMES:
+        names = summary.get(outcome) or []
+        click.echo(f"{outcome + ':':<11}{', '.join(map(str, names)) or '-'}")
 
 
 @main.command("logs")
@@ -607,9 +803,8 @@ _add_supervisor_command("restart", "Restart SERVICES on a host (also clears FATA
 @click.option("-n", "--lines", type=int, default=50, show_default=True, help="Lines to show from the end.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 def logs_command(service: str, log_dir: str, lines: int, follow: bool) -> None:
-    """Show the log file of SERVICE written by this host's supervisor."""
-    from collections import deque
-    from pathlib import Path
+    """Show the log file of SERVICE written by this host's supervisor (supervisor-<host>: its own, detached)."""
+    from pyros.supervision.daemon import read_tail
 
     path = Path(log_dir) / f"{service}.log"
     if not path.exists():
@@ -617,15 +812,15 @@ def logs_command(service: str, log_dir: str, lines: int, follow: bool) -> None:
         raise click.BadParameter(f"no log {path}; services with logs: {', '.join(known) or 'none'}",
                                  param_hint="SERVICE")
     with path.open("rb") as handle:
-        for line in deque(handle, maxlen=max(0, lines)):
-            click.echo(line.decode(errors="replace"), nl=False)
+        for line in read_tail(handle, lines):
+            click.echo(line, nl=False)
         stop = threading.Event()
         if follow:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
         while follow and not stop.is_set():
-            line = handle.readline()
-            if line:
-                click.echo(line.decode(errors="replace"), nl=False)
+            new_line = handle.readline()
+            if new_line:
+                click.echo(new_line.decode(errors="replace"), nl=False)
             else:
                 stop.wait(0.2)  # a file has no readiness to await: poll its end

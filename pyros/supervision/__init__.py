@@ -1,8 +1,10 @@
-"""Supervision of service processes: when and whether to restart them.
+"""Supervision of service processes: the parts the supervisor (``servers.supervisor``) is built from.
 
-The supervisor itself (which spawns one process per configured service) lives
-elsewhere; this package holds the pure decision logic it consults, see
-:mod:`pyros.supervision.restart_policy`.
+- :mod:`pyros.supervision.restart_policy`: when and whether to restart a child (pure);
+- :mod:`pyros.supervision.process_group`: the child processes of one host, kept in their target state;
+- :mod:`pyros.supervision.spec_diff`: what a configuration reload changes (pure);
+- :mod:`pyros.supervision.kv_states`: the children's states in the K/V store, and reading them back;
+- :mod:`pyros.supervision.daemon`: detaching, readiness and the pid file of ``pyros start --detach``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ spawns children whose restart time has come. Stopping sends SIGTERM, then
 SIGKILL after a grace time. Each child's standard output and error go to its
 own log file.
 
+Children can be added, removed and given a new command line while the group
+runs (the supervisor's ``reload``): a removed child is stopped like any other
+and leaves the group once its process has exited.
+
 Only process management lives here: publishing states to the K/V store and the
 ``supervisor.<host>`` MDP service are built on top of it.
 """
@@ -59,6 +63,7 @@ class _Child:
     last_exit: int | None = None
     reason: str = ""
     respawn_after_stop: bool = False
+    removing: bool = False
 
 
 class ProcessGroup:
@@ -92,8 +97,12 @@ class ProcessGroup:
 
     @property
     def names(self) -> list[str]:
-        """Child names, in configuration order."""
-        return list(self._children)
+        """Child names, in configuration order (children being removed left out)."""
+        return [name for name, child in self._children.items() if not child.removing]
+
+    def specs(self) -> list[ChildSpec]:
+        """The children's specs, in configuration order (children being removed left out)."""
+        return [child.spec for child in self._children.values() if not child.removing]
 
     def log_path(self, name: str) -> Path:
         """The log file of a child."""
@@ -109,8 +118,14 @@ class ProcessGroup:
     # -------------------------------------------------------------- commands
 
     def start(self, name: str) -> None:
-        """Set the target state up; spawn now unless it is already running (clears FATAL)."""
+        """Set the target state up; spawn now unless it is already running (clears FATAL).
+
+        A child still stopping is started again as soon as its process has exited.
+        """
         child = self._child(name)
+        if child.history.state is ChildState.STOPPING:
+            child.respawn_after_stop = True
+            return
         child.target_up = True
         if child.history.state is ChildState.FATAL:
             child.history = self.policy.reset(child.history)
@@ -132,13 +147,43 @@ class ProcessGroup:
             child.history = self.policy.on_stop_requested(child.history)
 
     def restart(self, name: str) -> None:
-        """Stop (if running) and start again as soon as the old process has exited."""
-        child = self._child(name)
-        if child.history.state in (ChildState.STARTING, ChildState.RUNNING, ChildState.STOPPING):
-            self.stop(name)
-            child.respawn_after_stop = True
+        """Stop (if running) and start again as soon as the old process has exited (clears FATAL)."""
+        self.stop(name)
+        self.start(name)
+
+    def add(self, spec: ChildSpec) -> None:
+        """Add a child with its target state down (:meth:`start` it).
+
+        A child that is being removed and still stopping is kept, with the new spec.
+
+        Raises:
+            ValueError: if the group already has a child of that name.
+        """
+        existing = self._children.get(spec.name)
+        if existing is None:
+            self._children[spec.name] = _Child(spec)
+        elif existing.removing:
+            existing.spec = spec
+            existing.removing = False
         else:
-            self.start(name)
+            raise ValueError(f"service {spec.name!r} is already supervised")
+
+    def remove(self, name: str) -> None:
+        """Stop a child and drop it from the group once its process has exited."""
+        child = self._child(name)
+        self.stop(name)
+        child.removing = True
+        self._drop_if_removed(child)
+
+    def replace(self, spec: ChildSpec) -> None:
+        """Give a child a new spec; restart it with that spec if its target state is up.
+
+        A child whose target state is down keeps it and uses the new spec at its next start.
+        """
+        child = self._child(spec.name)
+        child.spec = spec
+        if child.target_up or child.respawn_after_stop:
+            self.restart(spec.name)
 
     def start_all(self) -> None:
         """Start every child."""
@@ -147,7 +192,7 @@ class ProcessGroup:
 
     def stop_all(self, timeout: float | None = None) -> None:
         """Stop every child and wait (polling) until all have exited or ``timeout`` passes."""
-        for name in self._children:
+        for name in list(self._children):
             self.stop(name)
         deadline = self._clock() + (self.grace + 5.0 if timeout is None else timeout)
         while self.any_alive() and self._clock() < deadline:
@@ -160,7 +205,7 @@ class ProcessGroup:
     def poll(self) -> None:
         """Reap exits, apply the policy, escalate stops, spawn what is due."""
         now = self._clock()
-        for child in self._children.values():
+        for child in list(self._children.values()):
             process = child.process
             if process is not None:
                 code = process.poll()
@@ -191,10 +236,19 @@ class ProcessGroup:
         child.history = decision.history
         child.reason = decision.reason
         child.restart_at = decision.at if decision.action is Action.RESTART else None
+        if self._drop_if_removed(child):
+            return
         if child.respawn_after_stop:  # the second half of restart()
             child.respawn_after_stop = False
             child.target_up = True
             self._spawn_child(child, now)
+
+    def _drop_if_removed(self, child: _Child) -> bool:
+        """Drop a child being removed once it has no process; return whether it was dropped."""
+        if not child.removing or child.process is not None:
+            return False
+        del self._children[child.spec.name]
+        return True
 
     def _spawn_child(self, child: _Child, now: float) -> None:
         if child.started_at is not None:

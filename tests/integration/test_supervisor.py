@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pyros.errors import CommandError
-from pyros.testing import PROJECT_ROOT, BrokerProcess, ManagedProcess, child_env, wait_until
+from pyros.testing import PROJECT_ROOT, BrokerProcess, ManagedProcess, child_env, free_endpoint, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +23,11 @@ def site_config(tmp_path: Path, broker: BrokerProcess) -> Path:
 [broker]
 endpoint = "{broker.endpoint}"
 heartbeat_interval = {broker.heartbeat_interval}
+
+[kv]
+snapshot = "{free_endpoint()}"
+publisher = "{free_endpoint()}"
+collector = "{free_endpoint()}"
 
 [access.tokens]
 "op-token" = "operator"
@@ -98,3 +103,9 @@ def test_start_refuses_an_unknown_host_or_service(broker: BrokerProcess, tmp_pat
         result = subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), "start", *extra],
                                 capture_output=True, text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=60)
         assert result.returncode == 2 and ("nowhere" in result.stderr or "ghost" in result.stderr)
+
+
+def test_the_old_plain_launcher_is_gone() -> None:
+    result = subprocess.run([sys.executable, "-m", "pyros", "run"], capture_output=True, text=True, env=child_env(),
+                            cwd=str(PROJECT_ROOT), timeout=60)
+    assert result.returncode == 2 and "No such command 'run'" in result.stderr
