@@ -24,6 +24,7 @@ bench: install
 	$(BIN)/python -m tests.perf.bench_broker
 	$(BIN)/python -m tests.perf.bench_titanic
 	@if [ -f tests/perf/bench_kv.py ]; then $(BIN)/python -m tests.perf.bench_kv; fi
+	$(BIN)/python -m tests.perf.bench_recovery
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
