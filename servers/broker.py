@@ -50,6 +50,9 @@ class BrokerServer:
         self.socket.setsockopt(zmq.LINGER, 100)
         self.socket.setsockopt(zmq.RCVHWM, 0)
         self.socket.setsockopt(zmq.SNDHWM, 0)
+        # A message to a peer whose connection is gone raises EHOSTUNREACH instead of
+        # vanishing: a dead worker is forgotten at once (BrokerCore.unreachable).
+        self.socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.bound: list[str] = []
         for endpoint in self.endpoints:
             self.socket.bind(endpoint)
@@ -73,7 +76,7 @@ class BrokerServer:
         core = self.core
         clock = self._clock
         recv = sock.recv_multipart
-        send = sock.send_multipart
+        send = self._send
         handle = core.handle
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
@@ -92,14 +95,26 @@ class BrokerServer:
                         frames = recv(noblock)
                     except again:
                         break
-                    for out in handle(frames, now):
-                        send(out)
+                    send(handle(frames, now), now)
                 now = clock()
                 if now >= core.next_tick:
-                    for out in core.tick(now):
-                        send(out)
+                    send(core.tick(now), now)
         finally:
             self._close()
+
+    def _send(self, messages: list[list[bytes]], now: float) -> None:
+        """Send what the core returned; tell it about peers that are gone, and send its answer too."""
+        pending = messages
+        while pending:
+            unreachable: list[list[bytes]] = []
+            for out in pending:
+                try:
+                    self.socket.send_multipart(out)
+                except zmq.ZMQError as exc:
+                    if exc.errno != zmq.EHOSTUNREACH:
+                        raise
+                    unreachable.append(out)
+            pending = [out for failed in unreachable for out in self.core.unreachable(failed, now)]
 
     def _close(self) -> None:
         for out in self.core.shutdown():

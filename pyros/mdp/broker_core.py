@@ -117,7 +117,7 @@ class _Request:
 class _Worker:
     """A registered worker."""
 
-    __slots__ = ("identity", "service", "v2", "envelope", "expiry", "request", "waiting")
+    __slots__ = ("identity", "service", "v2", "envelope", "expiry", "request", "request_message", "waiting")
 
     def __init__(self, identity: bytes, service: _Service, v2: bool, envelope: bool, expiry: float) -> None:
         self.identity = identity
@@ -126,6 +126,8 @@ class _Worker:
         self.envelope = envelope
         self.expiry = expiry
         self.request: _Request | None = None
+        self.request_message: Message | None = None
+        """The message that handed ``request`` to this worker (to recognise it if it cannot be sent)."""
         self.waiting = False
 
 
@@ -213,6 +215,40 @@ class BrokerCore:
             return self._worker_message(sender, frames, h, True, envelope, now)
         self.drops["unknown_header"] += 1
         return []
+
+    def unreachable(self, message: Message, now: float) -> list[Message]:
+        """A message returned by the core could not be routed: its peer's connection is gone.
+
+        The shell learns it from the ROUTER socket (``ROUTER_MANDATORY``) as soon
+        as a dead peer's connection has closed, well before its heartbeats would
+        expire. The worker is forgotten at once. If the message was the one
+        handing it a request, that request never reached a worker: it goes back
+        to the head of its queue without counting as a retry and is dispatched
+        to the next worker. A request the worker held before (it died with it)
+        is requeued as on expiry, counting a retry. For a client, the reply is
+        dropped (counted).
+
+        Args:
+            message: The message that could not be sent (identity first), as
+                returned by :meth:`handle` or :meth:`tick`.
+            now: Current monotonic time.
+
+        Returns:
+            Messages to send.
+        """
+        worker = self.workers.get(message[0])
+        if worker is None:
+            self.drops["unroutable_reply"] += 1
+            return []
+        self.counts["workers_unreachable"] += 1
+        undelivered = None
+        if worker.request is not None and message is worker.request_message:
+            undelivered, worker.request = worker.request, None
+        out = self._remove(worker, now, dispatch=False)
+        if undelivered is not None:
+            worker.service.requests.appendleft(undelivered)
+        out.extend(self._dispatch(worker.service))
+        return out
 
     # ---------------------------------------------------------------- clients
 
@@ -371,7 +407,7 @@ class BrokerCore:
         if not final:
             return [out]
         self.replies_routed += 1
-        worker.request = None
+        worker.request = worker.request_message = None
         service = worker.service
         if service.requests:
             return [out, self._send_request(worker, service.requests.popleft())]
@@ -409,9 +445,13 @@ class BrokerCore:
         self.requests_routed += 1
         if worker.v2:
             if worker.envelope:
-                return [worker.identity, b"", _W2, _V2_REQUEST, request.client, b"", *request.body]
-            return [worker.identity, _W2, _V2_REQUEST, request.client, b"", *request.body]
-        return [worker.identity, b"", _W1, _V1_REQUEST, request.client, b"", *request.body]
+                message = [worker.identity, b"", _W2, _V2_REQUEST, request.client, b"", *request.body]
+            else:
+                message = [worker.identity, _W2, _V2_REQUEST, request.client, b"", *request.body]
+        else:
+            message = [worker.identity, b"", _W1, _V1_REQUEST, request.client, b"", *request.body]
+        worker.request_message = message
+        return message
 
     def _remove(self, worker: _Worker, now: float, dispatch: bool = True) -> list[Message]:
         """Forget a worker; requeue what it held at the head of its queue.
@@ -430,7 +470,7 @@ class BrokerCore:
         out: list[Message] = []
         request = worker.request
         if request is not None:
-            worker.request = None
+            worker.request = worker.request_message = None
             request.retries += 1
             if request.retries > self.settings.retry_cap:
                 out.append(self._fail(request, "RetryExhausted",

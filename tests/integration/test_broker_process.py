@@ -44,9 +44,10 @@ def echo_worker(broker: BrokerProcess) -> Iterator[Worker]:
     worker.stop()
 
 
-def worker_process(endpoint: str, service: str, mode: str) -> ManagedProcess:
+def worker_process(endpoint: str, service: str, mode: str, heartbeat_interval: float = 0.5) -> ManagedProcess:
     proc = ManagedProcess([sys.executable, "-m", "tests.integration.worker_proc", "--endpoint", endpoint,
-                           "--service", service, "--mode", mode], stdout=subprocess.PIPE)
+                           "--service", service, "--mode", mode, "--heartbeat-interval", str(heartbeat_interval)],
+                          stdout=subprocess.PIPE)
     line = proc.proc.stdout.readline().decode().strip() if proc.proc.stdout else ""
     if line != "READY":
         proc.kill()
@@ -136,6 +137,24 @@ def test_worker_killed_mid_request_has_its_request_requeued(broker: BrokerProces
     finally:
         holder.kill()
         caller.join(1)
+
+
+def test_dead_idle_worker_is_skipped_long_before_its_heartbeats_expire() -> None:
+    """SIGKILL an idle worker: requests go to the live one at once, not after liveness x interval (9 s)."""
+    with BrokerProcess(heartbeat_interval=3.0) as broker:
+        first = worker_process(broker.endpoint, "steady", "echo", heartbeat_interval=3.0)
+        second = worker_process(broker.endpoint, "steady", "echo", heartbeat_interval=3.0)
+        with first, second, broker.client(timeout=20, retries=0) as client:
+            wait_until(lambda: client.workers().get("steady", {}).get("workers") == 2, what="two workers")
+            first.kill()
+            first.proc.wait(10)
+            started = time.monotonic()
+            answered_by = {client.call("steady", "work", n=i)["pid"] for i in range(4)}
+            elapsed = time.monotonic() - started
+            assert answered_by == {second.pid}
+            assert elapsed < 4.5, f"requests waited {elapsed:.1f} s: the dead worker was not skipped"
+            wait_until(lambda: client.workers().get("steady", {}).get("workers") == 1, timeout=4.5,
+                       what="the dead worker forgotten (EHOSTUNREACH) before its expiry")
 
 
 def test_retry_cap_gives_retry_exhausted(zctx: zmq.Context) -> None:

@@ -16,7 +16,7 @@ Two figures of issue 3, measured with real processes over loopback TCP:
   the restart policy's ``stable_after``, so every restart uses the initial
   backoff. The parts are timed too: exit detected by the supervisor, the
   backoff it drew, the new process spawned, the new instance registered with
-  the broker, the dead instance's workers expired by the broker.
+  the broker, the dead instance's workers forgotten by the broker.
 
 Several runs (5 by default); medians, minima and maxima. Results go to
 ``docs/performance.md`` between ``<!-- bench:recovery:start -->`` and
@@ -437,7 +437,8 @@ def report(broker: Samples, supervised: Samples, runs: int, heartbeat_interval: 
         f"(restart policy: {policy}; the supervisor looks at its children every 0.1 s). Stages from the SIGKILL: "
         "the supervisor's state leaves running; a new child process exists; every slot of the new instance "
         "is registered; `echo` answers (a request sent once registered); the supervisor reports the new pid "
-        "running; the broker drops the dead instance's workers (liveness expiry).",
+        "running; the broker forgets the dead instance's workers (a message to them fails with EHOSTUNREACH "
+        "once their connection has closed; at the latest, liveness expiry).",
         "",
         held_note(supervised, heartbeat_interval, heartbeat_liveness),
         "",
@@ -455,7 +456,7 @@ def report(broker: Samples, supervised: Samples, runs: int, heartbeat_interval: 
         row("— restart backoff drawn, s", supervised["backoff"]),
         row("— new process spawned, s", supervised["spawned"]),
         row("— new instance registered (all slots), s", supervised["registered"]),
-        row("— dead instance's workers expired by the broker, s", supervised["expired"]),
+        row("— dead instance's workers forgotten by the broker, s", supervised["expired"]),
         row("— wait of the first request sent once registered, s", supervised["wait"]),
         "",
         f"Machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} after. "
@@ -467,7 +468,8 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: ``--runs``, ``--heartbeat-interval``, ``--liveness``, ``--workers``, ``--slots``, ``--no-doc``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds, for every peer")
+    parser.add_argument("--heartbeat-interval", type=float, default=2.5,
+                        help="seconds, for every peer (default: the site default of etc/pyros.toml)")
     parser.add_argument("--liveness", type=int, default=3, help="heartbeat liveness, intervals")
     parser.add_argument("--workers", type=int, default=3, help="worker processes in the broker benchmark")
     parser.add_argument("--slots", type=int, default=4, help="slots per name of each worker process")

@@ -650,6 +650,45 @@ def test_worker_disconnect_mid_request_dispatches_to_next_worker() -> None:
     assert core.handle(a.disconnect(), 0.5) == [b.expected_request(b"C", b"r", b"2")]
 
 
+def test_unroutable_request_goes_to_the_next_worker_without_counting_a_retry() -> None:
+    """ROUTER_MANDATORY tells the shell a dead worker's connection is gone: the request never left."""
+    core = make_core(retry_cap=0)
+    dead = [FakeWorker(b"D%d" % i) for i in range(3)]
+    live = FakeWorker(b"L", "v2")
+    for worker in [*dead, live]:
+        core.handle(worker.ready(b"svc"), 0.0)
+    client = FakeClient(b"C", "v2")
+    out = core.handle(client.request(b"svc", b"r"), 0.5)
+    assert out == [dead[0].expected_request(b"C", b"r")]
+    for i in range(3):  # each dead worker in turn: forgotten, the request passed on
+        nxt = dead[i + 1] if i < 2 else live
+        out = core.unreachable(out[0], 0.5)
+        assert out == [nxt.expected_request(b"C", b"r")]
+    assert core.worker_table() == {"svc": {"workers": 1, "busy": 1, "waiting": 0, "queued": 0}}
+    assert core.counts["workers_unreachable"] == 3 and core.counts["requeued"] == 0
+    assert core.handle(live.reply(b"C", b"done"), 0.6) == [client.expected_reply(b"svc", b"done")]
+
+
+def test_unroutable_heartbeat_forgets_a_worker_that_died_holding_a_request() -> None:
+    """A worker that got the request and died: the request is requeued as on expiry, counting a retry."""
+    core = make_core(retry_cap=1)
+    holder, other = FakeWorker(b"H"), FakeWorker(b"O")
+    core.handle(holder.ready(b"svc"), 0.0)
+    core.handle(FakeClient(b"C").request(b"svc", b"r"), 0.0)
+    core.handle(other.ready(b"svc"), 0.1)
+    beats = core.tick(INTERVAL)
+    assert holder.expected_heartbeat() in beats
+    out = core.unreachable(holder.expected_heartbeat(), INTERVAL)
+    assert out == [other.expected_request(b"C", b"r")]
+    assert core.counts["requeued"] == 1 and b"H" not in core.workers
+
+
+def test_unroutable_reply_to_a_gone_client_is_dropped() -> None:
+    core = make_core()
+    assert core.unreachable(FakeClient(b"gone").expected_reply(b"svc", b"x"), 0.0) == []
+    assert core.drops["unroutable_reply"] == 1
+
+
 def test_retry_cap_exhausted_gives_retry_exhausted_error() -> None:
     """The request is requeued retry_cap times; the next loss fails it with RetryExhausted."""
     core = make_core(retry_cap=2)
