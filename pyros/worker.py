@@ -30,6 +30,7 @@ from pyros.mdp import constants as c
 from pyros.mdp.codec import (Dialect, WorkerCommand, parse_worker_message, worker_disconnect, worker_heartbeat,
                              worker_ready, worker_reply)
 from pyros.messages import error_reply, request_id_of
+from pyros.multipart import recv_multipart, send_multipart
 from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ class Worker:
                     self._drop_connection(slot, now)
                     replaced = True
                 elif now >= slot.next_heartbeat:
-                    slot.socket.send_multipart(worker_heartbeat(self.dialect))
+                    send_multipart(slot.socket, worker_heartbeat(self.dialect))
                     slot.next_heartbeat = now + self.heartbeat_interval
             if replaced:
                 return
@@ -193,7 +194,7 @@ class Worker:
         sock = slot.socket
         while sock is not None:
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                frames = recv_multipart(sock, zmq.NOBLOCK)
             except zmq.Again:
                 return False
             now = time.monotonic()
@@ -268,7 +269,7 @@ class Worker:
                 continue
             if not final and self.dialect is Dialect.V1:
                 continue
-            slot.socket.send_multipart(worker_reply(client, frames, self.dialect, final=final))
+            send_multipart(slot.socket, worker_reply(client, frames, self.dialect, final=final))
             slot.next_heartbeat = time.monotonic() + self.heartbeat_interval
             if final:
                 slot.busy = None

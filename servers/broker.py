@@ -20,6 +20,7 @@ from typing import Callable
 import zmq
 
 from pyros.mdp.broker_core import BrokerCore, BrokerSettings
+from pyros.multipart import recv_multipart, send_multipart
 from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,6 @@ class BrokerServer:
         sock = self.socket
         core = self.core
         clock = self._clock
-        recv = sock.recv_multipart
         send = self._send
         handle = core.handle
         poller = zmq.Poller()
@@ -92,7 +92,7 @@ class BrokerServer:
                 now = clock()  # one reading per batch: liveness is counted in seconds, not microseconds
                 for _ in range(DRAIN_LIMIT):
                     try:
-                        frames = recv(noblock)
+                        frames = recv_multipart(sock, noblock)
                     except again:
                         break
                     send(handle(frames, now), now)
@@ -109,7 +109,7 @@ class BrokerServer:
             unreachable: list[list[bytes]] = []
             for out in pending:
                 try:
-                    self.socket.send_multipart(out)
+                    send_multipart(self.socket, out)
                 except zmq.ZMQError as exc:
                     if exc.errno != zmq.EHOSTUNREACH:
                         raise

@@ -37,6 +37,7 @@ from pyros.errors import MessageError, ProtocolError
 from pyros.mdp import constants as c
 from pyros.mdp.codec import Dialect, client_request, parse_client_message
 from pyros.messages import Reply, decode_reply, decode_request, pack, unpack
+from pyros.multipart import recv_multipart, send_multipart
 from pyros.titanic.store import TitanicStore, normalise_uuid
 from pyros.wakeup import Wakeup
 from pyros.worker import SendPartial, Worker
@@ -208,7 +209,7 @@ class Dispatcher:
             slot.socket.setsockopt(zmq.LINGER, 0)
             slot.socket.connect(self.endpoint)
             self._poller.register(slot.socket, zmq.POLLIN)
-        slot.socket.send_multipart(client_request(service, body, Dialect.V1))
+        send_multipart(slot.socket, client_request(service, body, Dialect.V1))
         slot.uuid = uid
         self.dispatched += 1
 
@@ -233,7 +234,7 @@ class Dispatcher:
         if sock is None:
             return
         try:
-            frames = sock.recv_multipart(zmq.NOBLOCK)
+            frames = recv_multipart(sock, zmq.NOBLOCK)
         except zmq.Again:
             return
         if uid is None:  # nothing in flight on this socket: a stray message, read and dropped

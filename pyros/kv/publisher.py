@@ -18,6 +18,7 @@ from pyros.errors import TransportError
 from pyros.kv.message import RESERVED_KEYS, KVMessage, encode_properties, encode_sequence
 from pyros.kv.store import TTL_PROPERTY
 from pyros.messages import pack
+from pyros.multipart import send_multipart
 
 _NO_SEQUENCE = encode_sequence(0)
 """A KVSET's sequence frame: the server assigns the sequence."""
@@ -117,6 +118,6 @@ class KVPublisher:
         if self._socket is None:
             raise TransportError("K/V publisher is closed")
         try:
-            self._socket.send_multipart(frames, zmq.NOBLOCK)
+            send_multipart(self._socket, frames, zmq.NOBLOCK)
         except zmq.ZMQError as exc:
             raise TransportError(f"cannot queue KVSET to {self.endpoint}: {exc}") from exc

@@ -24,6 +24,7 @@ from typing import Callable
 import zmq
 
 from pyros.kv.store import CloneStore
+from pyros.multipart import recv_multipart, send_multipart
 from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -140,19 +141,19 @@ class CloneServer:
                 now = clock()
                 for _ in range(DRAIN_LIMIT):
                     try:
-                        frames = pull.recv_multipart(noblock)
+                        frames = recv_multipart(pull, noblock)
                     except again:
                         break
                     for out in store.handle_set(frames, now):
-                        pub.send_multipart(out)
+                        send_multipart(pub, out)
                 for _ in range(DRAIN_LIMIT):
                     try:
-                        frames = router.recv_multipart(noblock)
+                        frames = recv_multipart(router, noblock)
                     except again:
                         break
                     for out in store.handle_icanhaz(frames):
                         try:
-                            router.send_multipart(out, noblock)
+                            send_multipart(router, out, noblock)
                         except zmq.ZMQError:  # peer gone or unroutable: drop the rest of its snapshot
                             store.drops["snapshot_unsent"] += 1
                             break
@@ -162,11 +163,11 @@ class CloneServer:
                     except again:
                         break
                     for out in store.handle_subscription(subscription):
-                        pub.send_multipart(out)
+                        send_multipart(pub, out)
                 now = clock()
                 if now >= store.next_tick:
                     for out in store.tick(now):
-                        pub.send_multipart(out)
+                        send_multipart(pub, out)
                 self._drain_wake()
         finally:
             self._close()

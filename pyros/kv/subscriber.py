@@ -23,6 +23,7 @@ import zmq
 
 from pyros.kv.cache import CacheState, ChangeCallback, CloneCache, Resync
 from pyros.kv.message import HUGZ
+from pyros.multipart import recv_multipart
 from pyros.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,9 @@ SNAPSHOT_BATCH = 1000
 def _drain(sock: zmq.Socket) -> list[list[bytes]]:
     """Read what a socket has ready, at most :data:`DRAIN_LIMIT` messages, without blocking."""
     messages: list[list[bytes]] = []
-    recv = sock.recv_multipart
     try:
         for _ in range(DRAIN_LIMIT):
-            messages.append(recv(zmq.NOBLOCK))
+            messages.append(recv_multipart(sock, zmq.NOBLOCK))
     except zmq.Again:
         pass
     return messages
