@@ -360,7 +360,8 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
     host = ServiceHost(service, endpoint or config.broker.endpoint, instance=instance, service_name=name,
                        access=AccessPolicy(config.access.tokens, config.access.default_level), slots=slots,
                        heartbeat_interval=config.broker.heartbeat_interval,
-                       heartbeat_liveness=config.broker.heartbeat_liveness, kv_collector=config.kv.collector)
+                       heartbeat_liveness=config.broker.heartbeat_liveness, kv_collector=config.kv.collector,
+                       kv_watch=(config.kv.snapshot, config.kv.publisher))
     name_process("serve", host.names[0], host.runtime.instance)
     click.echo(f"serving {', '.join(host.names)} via {endpoint or config.broker.endpoint}", err=True)
     host.run()

@@ -72,14 +72,19 @@ class ServiceHost:
             interval, so a dead instance vanishes within its ttl and a restarted
             K/V server has it again within one interval) and mirrors every
             session change under ``/op/<service>/<op>``.
+        kv_watch: The K/V server's ``(snapshot, updates)`` endpoints: watch its
+            epoch and republish the ``/op/`` keys (which have no ttl) as soon
+            as a restarted server is noticed.
     """
 
     def __init__(self, service: Service, endpoint: str, *, instance: str | None = None,
                  service_name: str | None = None, access: AccessPolicy | None = None, slots: int = 4,
                  heartbeat_interval: float = c.DEFAULT_HEARTBEAT_INTERVAL,
                  heartbeat_liveness: int = c.DEFAULT_HEARTBEAT_LIVENESS, default_timeout: float = 30.0,
-                 context: zmq.Context | None = None, kv_collector: str | None = None) -> None:
-        self._publisher = KVPublisher(kv_collector, context=context) if kv_collector else None
+                 context: zmq.Context | None = None, kv_collector: str | None = None,
+                 kv_watch: tuple[str, str] | None = None) -> None:
+        self._publisher = KVPublisher(kv_collector, context=context, watch_epoch=kv_watch) \
+            if kv_collector else None
         self._heartbeat_interval = heartbeat_interval
         self._registry_ttl = heartbeat_interval * heartbeat_liveness
         self._registry_stop = threading.Event()

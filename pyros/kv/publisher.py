@@ -17,11 +17,16 @@ import zmq
 from pyros.errors import TransportError
 from pyros.kv.message import RESERVED_KEYS, KVMessage, encode_properties, encode_sequence
 from pyros.kv.store import TTL_PROPERTY
+from pyros.kv.subscriber import KVSubscriber
 from pyros.messages import pack
 from pyros.multipart import send_multipart
 
 _NO_SEQUENCE = encode_sequence(0)
 """A KVSET's sequence frame: the server assigns the sequence."""
+
+
+EPOCH_WATCH_SUBTREE = "/kv/epoch/"
+"""Subtree an epoch watcher mirrors: nothing is published there, so it hears only HUGZ and snapshots."""
 
 
 class KVPublisher:
@@ -30,9 +35,14 @@ class KVPublisher:
     Args:
         collector_endpoint: The server's collector endpoint.
         context: ZeroMQ context to use (the process-wide instance by default).
+        watch_epoch: The server's ``(snapshot, updates)`` endpoints. When given,
+            a small subscriber watches the server's epoch and the publisher
+            republishes every key it owns as soon as a restarted server is
+            noticed (its first HUGZ, within the HUGZ interval).
     """
 
-    def __init__(self, collector_endpoint: str, *, context: zmq.Context | None = None) -> None:
+    def __init__(self, collector_endpoint: str, *, context: zmq.Context | None = None,
+                 watch_epoch: tuple[str, str] | None = None) -> None:
         self.endpoint = collector_endpoint
         self._context = context or zmq.Context.instance()
         self._lock = threading.Lock()
@@ -41,6 +51,13 @@ class KVPublisher:
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, 0)
         self._socket.connect(collector_endpoint)
+        self._watcher: KVSubscriber | None = None
+        if watch_epoch is not None:
+            snapshot, updates = watch_epoch
+            self._watcher = KVSubscriber(snapshot, updates, EPOCH_WATCH_SUBTREE, context=self._context,
+                                         start=False)
+            self._watcher.on_epoch_change(self.republish_all)
+            self._watcher.start()
 
     def owned(self) -> dict[str, bytes]:
         """Return a ``key -> packed value`` copy of the keys this publisher set and did not delete."""
@@ -94,7 +111,9 @@ class KVPublisher:
             return len(self._owned)
 
     def close(self) -> None:
-        """Close the socket (LINGER 0: unsent messages are dropped)."""
+        """Close the socket (LINGER 0: unsent messages are dropped) and stop the epoch watcher."""
+        if self._watcher is not None:
+            self._watcher.stop()
         with self._lock:
             if self._socket is not None:
                 self._socket.close(linger=0)

@@ -9,7 +9,7 @@ import pytest
 from pyros.kv.server import CloneServer
 from pyros.kv.subscriber import KVSubscriber
 from pyros.serve import ServiceHost
-from pyros.testing import BrokerProcess, wait_until
+from pyros.testing import BrokerProcess, free_endpoint, wait_until
 from tests.integration.test_services import Counter
 
 pytestmark = pytest.mark.integration
@@ -69,3 +69,34 @@ def test_sessions_are_mirrored_under_op(broker: BrokerProcess, kv: CloneServer) 
     finally:
         service.gate.set()
         host.stop()
+
+
+def test_sessions_come_back_after_a_kv_server_restart(broker: BrokerProcess) -> None:
+    """/op/ keys have no ttl: the host republishes them when it notices the new server epoch."""
+    endpoints = (free_endpoint(), free_endpoint(), free_endpoint())
+    first: CloneServer | None = CloneServer(*endpoints, hugz_interval=0.2).start()
+    service = Counter()
+    host = ServiceHost(service, broker.endpoint, instance="r4", slots=2, heartbeat_interval=0.5,
+                       kv_collector=endpoints[2], kv_watch=(endpoints[0], endpoints[1])).start()
+    second: CloneServer | None = None
+    try:
+        with broker.client(timeout=5) as client:
+            wait_until(lambda: client.service_exists("counter.r4"), what="registered")
+            service.gate.set()
+            started = client.call("counter.r4", "slow", steps=1)
+        with KVSubscriber(endpoints[0], endpoints[1], "/op/", silence=0.6) as sub:
+            wait_until(lambda: (sub.get("/op/counter/slow") or {}).get("status") == "done", what="done mirrored")
+            assert first is not None
+            old_epoch = sub.epoch
+            first.stop()
+            first = None
+            second = CloneServer(*endpoints, hugz_interval=0.2).start()  # empty: no state survives
+            wait_until(lambda: sub.synced and sub.epoch not in (None, old_epoch), timeout=15,
+                       what="the subscriber on the new server")
+            wait_until(lambda: (sub.get("/op/counter/slow") or {}).get("session") == started["session"],
+                       timeout=15, what="the session republished to the new server")
+    finally:
+        host.stop()
+        for server in (first, second):
+            if server is not None:
+                server.stop()
