@@ -23,7 +23,7 @@ test: install
 bench: install
 	$(BIN)/python -m tests.perf.bench_broker
 	$(BIN)/python -m tests.perf.bench_titanic
-	@if [ -f tests/perf/bench_kv.py ]; then $(BIN)/python -m tests.perf.bench_kv; fi
+	$(BIN)/python -m tests.perf.bench_kv
 	$(BIN)/python -m tests.perf.bench_recovery
 
 clean:

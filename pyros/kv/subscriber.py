@@ -219,8 +219,12 @@ class KVSubscriber:
                     with self._lock:
                         action = self.cache.tick(now)
                 if action is not None:
+                    # Said once when a live cache loses the server; a server that stays away
+                    # (silence after silence) is not worth a line every few seconds.
+                    log.log(logging.INFO if self._synced.is_set() else logging.DEBUG,
+                            "K/V subscriber%s resync (%s)", f" {self.subtree}" if self.subtree else "",
+                            action.reason)
                     self._synced.clear()
-                    log.info("K/V subscriber resync (%s)", action.reason)
                     if action.reason == "silence":  # wait to hear from a (restarted) server first
                         awaiting = now + self.cache.silence
                     else:

@@ -12,30 +12,15 @@ from pathlib import Path
 import pytest
 
 from pyros.errors import CommandError
-from pyros.testing import PROJECT_ROOT, BrokerProcess, ManagedProcess, child_env, free_endpoint, wait_until
+from pyros.testing import PROJECT_ROOT, BrokerProcess, ManagedProcess, child_env, wait_until
+from tests.integration.site import site_toml
 
 pytestmark = pytest.mark.integration
 
 
 def site_config(tmp_path: Path, broker: BrokerProcess) -> Path:
     path = tmp_path / "site.toml"
-    path.write_text(f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
-
-[kv]
-snapshot = "{free_endpoint()}"
-publisher = "{free_endpoint()}"
-collector = "{free_endpoint()}"
-
-[access.tokens]
-"op-token" = "operator"
-
-[hosts.node1.services.echo]
-class = "servers.echo:EchoService"
-instance = "n1"
-""")
+    path.write_text(site_toml(broker))
     return path
 
 

@@ -4,41 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
-from pyros.testing import PROJECT_ROOT, BrokerProcess, child_env, free_endpoint, wait_until
+from pyros.testing import BrokerProcess, wait_until
+from tests.integration.site import echo_service, run_pyros, site_toml
 
 pytestmark = pytest.mark.integration
-
-
-def site(broker: BrokerProcess, collector: str | None = None) -> str:
-    return f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
-
-[kv]
-snapshot = "{free_endpoint()}"
-publisher = "{free_endpoint()}"
-collector = "{collector or free_endpoint()}"
-
-[access.tokens]
-"op-token" = "operator"
-
-[hosts.node1.services.echo]
-class = "servers.echo:EchoService"
-instance = "d1"
-"""
-
-
-def pyros(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), *args], capture_output=True,
-                          text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=120)
 
 
 def gone(pid: int) -> bool:
@@ -58,12 +32,12 @@ def terminate(pid: int | None) -> None:
 def test_detached_supervisor_runs_alone_holds_its_pid_file_and_stops_on_request(broker: BrokerProcess,
                                                                                 tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
-    config.write_text(site(broker))
+    config.write_text(site_toml(broker, echo_service(instance="d1")))
     log_dir = tmp_path / "logs"
     pid_path, log_path = log_dir / "supervisor-node1.pid", log_dir / "supervisor-node1.log"
     daemon_pid = None
     try:
-        started = pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
+        started = run_pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
         assert started.returncode == 0, started.stderr
         daemon_pid = int(started.stdout.strip())
         assert pid_path.read_text() == f"{daemon_pid}\n"
@@ -77,20 +51,20 @@ def test_detached_supervisor_runs_alone_holds_its_pid_file_and_stops_on_request(
             echo_pid = client.call("supervisor.node1", "processes")[0]["pid"]
         assert psutil.Process(echo_pid).ppid() == daemon_pid
 
-        again = pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
+        again = run_pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
         assert again.returncode == 1 and "AlreadyRunning" in again.stderr and str(daemon_pid) in again.stderr
-        foreground = pyros(config, "start", "--host", "node1", "--log-dir", str(log_dir))
+        foreground = run_pyros(config, "start", "--host", "node1", "--log-dir", str(log_dir))
         assert foreground.returncode == 1 and str(daemon_pid) in foreground.stderr
         assert pid_path.read_text() == f"{daemon_pid}\n"
 
-        denied = pyros(config, "stop", "--host", "node1")
+        denied = run_pyros(config, "stop", "--host", "node1")
         assert denied.returncode == 1 and "AccessDenied" in denied.stderr
-        stopped = pyros(config, "stop", "--host", "node1", "--token", "op-token")
+        stopped = run_pyros(config, "stop", "--host", "node1", "--token", "op-token")
         assert stopped.returncode == 0, stopped.stderr
         assert f"pid {daemon_pid}" in stopped.stdout and "stopped echo and exited" in stopped.stdout
         assert gone(daemon_pid) and gone(echo_pid) and not pid_path.exists()
         assert "supervising echo on host node1" in log_path.read_text()
-        logs = pyros(config, "logs", "--log-dir", str(log_dir), "supervisor-node1")
+        logs = run_pyros(config, "logs", "--log-dir", str(log_dir), "supervisor-node1")
         assert logs.returncode == 0 and "supervising echo" in logs.stdout
     finally:
         terminate(daemon_pid)
@@ -98,9 +72,9 @@ def test_detached_supervisor_runs_alone_holds_its_pid_file_and_stops_on_request(
 
 def test_a_daemon_that_fails_to_start_is_reported_with_its_log(broker: BrokerProcess, tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
-    config.write_text(site(broker, collector="tcp://127.0.0.1:notaport"))
+    config.write_text(site_toml(broker, echo_service(instance="d1"), collector="tcp://127.0.0.1:notaport"))
     log_dir = tmp_path / "logs"
-    result = pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
+    result = run_pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
     assert result.returncode == 1
     assert "exited while starting" in result.stderr and "supervisor-node1.log" in result.stderr
     assert "cannot open the supervisor's sockets" in result.stderr  # the end of the log, shown
@@ -109,13 +83,13 @@ def test_a_daemon_that_fails_to_start_is_reported_with_its_log(broker: BrokerPro
 
 def test_a_stale_pid_file_does_not_stop_a_start(broker: BrokerProcess, tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
-    config.write_text(site(broker))
+    config.write_text(site_toml(broker, echo_service(instance="d1")))
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     (log_dir / "supervisor-node1.pid").write_text("999999\n")  # left by a supervisor that was killed
     daemon_pid = None
     try:
-        started = pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
+        started = run_pyros(config, "start", "--detach", "--host", "node1", "--log-dir", str(log_dir))
         assert started.returncode == 0, started.stderr
         daemon_pid = int(started.stdout.strip())
         os.kill(daemon_pid, signal.SIGTERM)  # SIGTERM stops a detached supervisor too

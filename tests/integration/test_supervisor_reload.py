@@ -5,43 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pyros.testing import PROJECT_ROOT, BrokerProcess, ManagedProcess, child_env, free_endpoint, wait_until
+from pyros.testing import BrokerProcess, ManagedProcess, wait_until
+from tests.integration.site import echo_service, run_pyros, site_toml
 
 pytestmark = pytest.mark.integration
-
-
-def echo(name: str, instance: str, greeting: str = "hello") -> str:
-    return (f'[hosts.node1.services.{name}]\nclass = "servers.echo:EchoService"\ninstance = "{instance}"\n'
-            f'args = {{ greeting = "{greeting}" }}\n')
-
-
-def site(broker: BrokerProcess, *services: str) -> str:
-    snapshot, publisher, collector = (free_endpoint() for _ in range(3))  # no K/V server: publishing is optional
-    return f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
-
-[kv]
-snapshot = "{snapshot}"
-publisher = "{publisher}"
-collector = "{collector}"
-
-[access.tokens]
-"op-token" = "operator"
-
-{''.join(services)}"""
-
-
-def pyros(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), *args], capture_output=True,
-                          text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=120)
 
 
 def pids(broker: BrokerProcess) -> dict[str, int | None]:
@@ -60,7 +32,7 @@ def test_reload_starts_added_stops_removed_and_restarts_changed_services(broker:
                                                                          tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     client_config = tmp_path / "client.toml"  # what the operator's pyros reads, kept valid throughout
-    config.write_text(site(broker, echo("keep", "k"), echo("change", "c"), echo("drop", "d")))
+    config.write_text(site_toml(broker, echo_service("keep", "k"), echo_service("change", "c"), echo_service("drop", "d")))
     client_config.write_text(config.read_text())
     supervisor = ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "start", "--host", "node1",
                                  "--log-dir", str(tmp_path / "logs")])
@@ -68,10 +40,10 @@ def test_reload_starts_added_stops_removed_and_restarts_changed_services(broker:
         wait_until(lambda: all_running(broker, ["keep", "change", "drop"]), timeout=40, what="three echoes running")
         before = pids(broker)
 
-        config.write_text(site(broker, echo("keep", "k"), echo("change", "c", greeting="bonjour"), echo("new", "n")))
-        denied = pyros(client_config, "reload", "--host", "node1")
+        config.write_text(site_toml(broker, echo_service("keep", "k"), echo_service("change", "c", "bonjour"), echo_service("new", "n")))
+        denied = run_pyros(client_config, "reload", "--host", "node1")
         assert denied.returncode == 1 and "AccessDenied" in denied.stderr
-        reloaded = pyros(client_config, "reload", "--host", "node1", "--token", "op-token", "--json")
+        reloaded = run_pyros(client_config, "reload", "--host", "node1", "--token", "op-token", "--json")
         assert reloaded.returncode == 0, reloaded.stderr
         assert json.loads(reloaded.stdout)["data"] == {"added": ["new"], "removed": ["drop"],
                                                         "restarted": ["change"], "unchanged": ["keep"]}
@@ -86,22 +58,22 @@ def test_reload_starts_added_stops_removed_and_restarts_changed_services(broker:
             assert client.call("change.c", "greet", {"name": "ann"}, token="op-token") == "bonjour, ann"
             wait_until(lambda: not client.service_exists("drop.d"), timeout=20, what="dropped echo gone")
 
-        config.write_text(site(broker, echo("keep", "k")) + "[broker\n")  # a typo: nothing may change
-        broken = pyros(client_config, "reload", "--host", "node1", "--token", "op-token")
+        config.write_text(site_toml(broker, echo_service("keep", "k")) + "[broker\n")  # a typo: nothing may change
+        broken = run_pyros(client_config, "reload", "--host", "node1", "--token", "op-token")
         assert broken.returncode == 1
         assert "ConfigError" in broken.stderr and str(config) in broken.stderr and "invalid TOML" in broken.stderr
         # Valid, but without [hosts.node1]:
-        config.write_text(site(broker, echo("other", "o")).replace("hosts.node1", "hosts.node9"))
-        no_host = pyros(client_config, "reload", "--host", "node1", "--token", "op-token", "--json")
+        config.write_text(site_toml(broker, echo_service("other", "o")).replace("hosts.node1", "hosts.node9"))
+        no_host = run_pyros(client_config, "reload", "--host", "node1", "--token", "op-token", "--json")
         assert no_host.returncode == 1
         assert "no [hosts.node1]" in json.loads(no_host.stdout)["error"]["message"]
         assert pids(broker) == after
 
-        config.write_text(site(broker, echo("keep", "k"), echo("change", "c", greeting="bonjour")))
+        config.write_text(site_toml(broker, echo_service("keep", "k"), echo_service("change", "c", "bonjour")))
         os.kill(supervisor.pid, signal.SIGHUP)  # the same as pyros reload
         wait_until(lambda: all_running(broker, ["keep", "change"]), timeout=40, what="new removed after SIGHUP")
         assert pids(broker) == {"keep": after["keep"], "change": after["change"]}
-        unchanged = pyros(client_config, "reload", "--host", "node1", "--token", "op-token")
+        unchanged = run_pyros(client_config, "reload", "--host", "node1", "--token", "op-token")
         assert unchanged.returncode == 0, unchanged.stderr
         assert "unchanged: keep, change" in unchanged.stdout and "added:     -" in unchanged.stdout
     finally:
