@@ -18,6 +18,12 @@ setup(
         "click>=8.1",
         "setproctitle>=1.3",
         "psutil>=5.9",
+        "numpy>=1.24",
+        "astropy>=6.0",
+        "sqlalchemy>=2.0.20",
+        "alembic>=1.12",
+        "psycopg[binary]>=3.1.12",
+        "lxml>=5.0",
     ],
     extras_require={
         "test": [
