@@ -84,7 +84,7 @@ __all__ = [
 ENV_PREFIX = "PYROS_"
 """Prefix of the environment variables read as configuration."""
 
-NON_CONFIG_ENV: frozenset[str] = frozenset({"PYROS_CONFIG", "PYROS_REQUIRE_ALL"})
+NON_CONFIG_ENV: frozenset[str] = frozenset({"PYROS_CONFIG", "PYROS_REQUIRE_ALL", "PYROS_TEST_POSTGRES_URL"})
 """``PYROS_*`` environment variables that are not configuration values."""
 
 DEFAULT_CONFIG_PATH = Path("etc") / "pyros.toml"

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from pyros.errors import ProtocolError
 from pyros.kv.message import (
+    RESERVED_KEYS,
     Hugz,
     Kthxbai,
     KVMessage,
@@ -51,7 +52,7 @@ def test_decode_accepts_buffers() -> None:
     assert KVMessage.decode(frames).body == b"x"
 
 
-@given(key=st.text(min_size=1).filter(lambda k: k not in {"HUGZ", "KTHXBAI", "ICANHAZ?"}),
+@given(key=st.text(min_size=1).filter(lambda k: k not in RESERVED_KEYS),
        sequence=st.integers(0, 2**64 - 1),
        uuid=st.sampled_from([b"", UUID]),
        properties=st.dictionaries(st.text(min_size=1).filter(lambda n: "=" not in n and "\n" not in n),
