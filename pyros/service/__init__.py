@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from pyros.service.access import LEVELS, AccessPolicy
 from pyros.service.base import Service
+from pyros.service.quantity import Quantity
 from pyros.service.builtin_commands import BUILTIN_NAMES
 from pyros.service.command import CommandSpec, ParamSpec, command, operation
 from pyros.service.context import CallContext
@@ -53,6 +54,7 @@ __all__ = [
     "CallContext",
     "CommandSpec",
     "ParamSpec",
+    "Quantity",
     "Refusal",
     "Service",
     "ServiceRuntime",

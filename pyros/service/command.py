@@ -14,6 +14,7 @@ from typing import Any, TypeVar, overload
 from pyros.messages import pack
 from pyros.service.access import check_level
 from pyros.service.context import CallContext
+from pyros.service.quantity import Quantity
 from pyros.service.docstring import parse_docstring
 from pyros.service.refusal import Refusal
 from pyros.service.session import Session
@@ -175,6 +176,7 @@ class ParamSpec:
         required: Whether the request must supply it.
         default: The default value when not required.
         doc: Its text from the docstring's ``Args`` section.
+        quantity: Unit and limits, from an ``Annotated[..., Quantity(...)]`` hint.
     """
 
     name: str
@@ -182,16 +184,31 @@ class ParamSpec:
     required: bool
     default: Any
     doc: str
+    quantity: Quantity | None = None
 
     def describe(self) -> dict[str, Any]:
         """Return the parameter as ``describe`` shows it."""
-        return {
+        described = {
             "name": self.name,
             "type": type_name(self.annotation),
             "required": self.required,
             "default": None if self.required else _wire_default(self.default),
             "doc": self.doc,
         }
+        if self.quantity is not None:
+            described.update(self.quantity.describe())
+        return described
+
+
+def _split_annotated(annotation: Any, where: str) -> tuple[Any, Quantity | None]:
+    """``Annotated[T, Quantity(...)]`` → ``(T, Quantity)``; other hints unchanged."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return annotation, None
+    base, *extras = typing.get_args(annotation)
+    quantities = [extra for extra in extras if isinstance(extra, Quantity)]
+    if len(quantities) > 1:
+        raise TypeError(f"{where}: at most one Quantity per parameter")
+    return base, (quantities[0] if quantities else None)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -261,7 +278,7 @@ class CommandSpec:
         localns: dict[str, Any] = dict(vars(owner))
         localns.setdefault(owner.__name__, owner)
         try:
-            hints = typing.get_type_hints(function, localns=localns)
+            hints = typing.get_type_hints(function, localns=localns, include_extras=True)
         except Exception as exc:  # noqa: BLE001 - any failure is reported the same way
             raise TypeError(f"cannot resolve the type hints of {where}: {exc}") from exc
         doc = parse_docstring(function.__doc__)
@@ -279,7 +296,7 @@ class CommandSpec:
                 raise TypeError(f"{where}: *args and **kwargs cannot be validated; declare each parameter")
             if param.kind is inspect.Parameter.POSITIONAL_ONLY:
                 raise TypeError(f"{where}: parameter {param.name!r} is positional-only; arguments arrive by name")
-            annotation = hints.get(param.name, Any)
+            annotation, quantity = _split_annotated(hints.get(param.name, Any), f"{where}({param.name})")
             if annotation is CallContext:
                 context_param = param.name
                 continue
@@ -301,6 +318,7 @@ class CommandSpec:
                     required=required,
                     default=None if required else param.default,
                     doc=doc.params.get(param.name, ""),
+                    quantity=quantity,
                 )
             )
         if options.long and session_param is None:
@@ -316,7 +334,7 @@ class CommandSpec:
             builtin=builtin,
             description=doc.description,
             params=tuple(params),
-            returns=hints.get("return", Any),
+            returns=_split_annotated(hints.get("return", Any), f"{where} return")[0],
             session_param=session_param,
             context_param=context_param,
         )
@@ -370,6 +388,10 @@ class CommandSpec:
                 if exc.path != name:
                     message += f" (at {exc.path}: expected {exc.expected}, got {exc.got})"
                 raise Refusal("BadArgument", message) from None
+            if param.quantity is not None:
+                problem = param.quantity.problem(kwargs[name])
+                if problem is not None:
+                    raise Refusal("BadArgument", f"command '{self.name}': argument '{name}': {problem}")
         return kwargs
 
     def invoke(
