@@ -257,6 +257,16 @@ def services_command(state: _State, endpoint: str | None, token: str | None, tim
         click.echo(f"{name:<40} {row['workers']:>7} {row['busy']:>5} {row['queued']:>6}")
 
 
+def _quantity_text(param: dict[str, Any]) -> str:
+    """`` [deg, 0..360]`` for a parameter with a unit or limits, else nothing."""
+    unit, low, high = param.get("unit"), param.get("minimum"), param.get("maximum")
+    if not unit and low is None and high is None:
+        return ""
+    bounds = "" if low is None and high is None else \
+        f"{'' if low is None else f'{low:g}'}..{'' if high is None else f'{high:g}'}"
+    return f" [{', '.join(part for part in (unit, bounds) if part)}]"
+
+
 @main.command("describe")
 @click.argument("service")
 @_client_options
@@ -279,7 +289,7 @@ def describe_command(state: _State, service: str, endpoint: str | None, token: s
         click.echo(f"  {info['doc'].splitlines()[0]}")
     for name, spec in sorted(info.get("commands", {}).items()):
         params = ", ".join(
-            f"{p['name']}: {p['type']}" + ("" if p.get("required") else f" = {p.get('default')!r}")
+            f"{p['name']}: {p['type']}" + _quantity_text(p) + ("" if p.get("required") else f" = {p.get('default')!r}")
             for p in spec.get("params", []))
         kind = "operation" if spec.get("long") else "command"
         click.echo(f"  {name}({params}) [{kind}, {spec.get('level')}]")

@@ -9,8 +9,10 @@ the smallest complete example of a PyROS service::
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pyros.clock import get_clock
-from pyros.service import Service, Session, command, operation
+from pyros.service import Quantity, Service, Session, command, operation
 
 
 class EchoService(Service):
@@ -24,15 +26,13 @@ class EchoService(Service):
         self.calls = 0
 
     @command(timeout=5.0)
-    def echo(self, text: str, times: int = 1) -> str:
+    def echo(self, text: str, times: Annotated[int, Quantity(minimum=1, maximum=100)] = 1) -> str:
         """Return ``text`` repeated.
 
         Args:
             text: What to echo.
-            times: How many times to repeat it (1 to 100).
+            times: How many times to repeat it.
         """
-        if not 1 <= times <= 100:
-            raise ValueError(f"times must be between 1 and 100, got {times}")
         self.calls += 1
         return " ".join([text] * times)
 
@@ -56,17 +56,14 @@ class EchoService(Service):
         return f"{self.greeting}, {name}"
 
     @operation()
-    def countdown(self, session: Session, seconds: float = 5.0, step: float = 1.0) -> dict:
+    def countdown(self, session: Session, seconds: Annotated[float, Quantity("s", 0.0, 3600.0)] = 5.0,
+                  step: Annotated[float, Quantity("s", 0.001, 3600.0)] = 1.0) -> dict:
         """Count down in observatory time, reporting progress at each step; abortable.
 
         Args:
-            seconds: Length of the countdown in observatory seconds (0 to 3600).
-            step: Observatory seconds between progress reports (> 0).
+            seconds: Length of the countdown in observatory seconds.
+            step: Observatory seconds between progress reports.
         """
-        if not 0 <= seconds <= 3600:
-            raise ValueError(f"seconds must be between 0 and 3600, got {seconds}")
-        if step <= 0:
-            raise ValueError(f"step must be > 0, got {step}")
         clock = get_clock()
         start = clock.now()
         remaining = seconds

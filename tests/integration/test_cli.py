@@ -87,7 +87,8 @@ def test_services_and_describe(served_echo: BrokerProcess) -> None:
     assert table["echo"]["workers"] >= 1 and "echo.cli" in table
     described = pyros("describe", "--broker", served_echo.endpoint, "echo")
     assert described.returncode == 0
-    assert "countdown(seconds: float = 5.0, step: float = 1.0) [operation, observer]" in described.stdout
+    assert "countdown(seconds: float [s, 0..3600] = 5.0, step: float [s, 0.001..3600] = 1.0) [operation, observer]" \
+        in described.stdout
     as_json = json.loads(pyros("describe", "--broker", served_echo.endpoint, "--json", "echo").stdout)
     assert as_json["data"]["commands"]["echo"]["params"][0]["name"] == "text"
 
