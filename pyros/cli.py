@@ -356,7 +356,6 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
     """Serve CLASS_PATH ("module:Class", a pyros.service.Service) in the foreground."""
     from pyros.clock import set_clock
     from pyros.serve import ServiceHost, load_class
-    from pyros.service import AccessPolicy
 
     config = state.config()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -368,7 +367,7 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
     except (ValueError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="CLASS_PATH") from None
     host = ServiceHost(service, endpoint or config.broker.endpoint, instance=instance, service_name=name,
-                       access=AccessPolicy(config.access.tokens, config.access.default_level), slots=slots,
+                       access=config.access.policy(), slots=slots,
                        heartbeat_interval=config.broker.heartbeat_interval,
                        heartbeat_liveness=config.broker.heartbeat_liveness, kv_collector=config.kv.collector,
                        kv_watch=(config.kv.snapshot, config.kv.publisher))
@@ -474,7 +473,6 @@ def _supervise(config: Config, source: ConfigSource, specs: list[ChildSpec], *, 
     import zmq
 
     from pyros.clock import set_clock
-    from pyros.service import AccessPolicy
     from pyros.supervision.daemon import AlreadyRunning
     from servers.supervisor import Supervisor, read_child_specs
 
@@ -486,7 +484,7 @@ def _supervise(config: Config, source: ConfigSource, specs: list[ChildSpec], *, 
         set_clock(Clock.from_config(config.clock))
         try:
             supervisor = Supervisor(host_name, specs, endpoint or config.broker.endpoint, log_dir,
-                                    access=AccessPolicy(config.access.tokens, config.access.default_level),
+                                    access=config.access.policy(),
                                     heartbeat_interval=config.broker.heartbeat_interval,
                                     heartbeat_liveness=config.broker.heartbeat_liveness,
                                     kv_collector=config.kv.collector,
@@ -835,3 +833,7 @@ def logs_command(service: str, log_dir: str, lines: int, follow: bool) -> None:
                 click.echo(new_line.decode(errors="replace"), nl=False)
             else:
                 stop.wait(0.2)  # a file has no readiness to await: poll its end
+
+
+from pyros.db.cli import db_group  # noqa: E402  (the db commands live with the data model)
+main.add_command(db_group)

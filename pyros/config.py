@@ -63,11 +63,15 @@ from typing import Any, Literal, Union
 from pyros.clock import format_instant, parse_instant
 from pyros.errors import ConfigError
 
+if typing.TYPE_CHECKING:
+    from pyros.service.access import AccessPolicy
+
 __all__ = [
     "ACCESS_LEVELS",
     "DEFAULT_CONFIG_PATH",
     "NON_CONFIG_ENV",
     "AccessConfig",
+    "AstroConfig",
     "BrokerConfig",
     "ClientConfig",
     "ClockConfig",
@@ -194,6 +198,20 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
+class AstroConfig:
+    """Astronomical conventions of the observatory (see :mod:`pyros.astro`).
+
+    Attributes:
+        night_sun_altitude_deg: Altitude of the Sun's centre, in degrees, below
+            which it is night for the observatory: between -18 (end of
+            astronomical twilight) and 0; the default -12 is the end of
+            nautical twilight.
+    """
+
+    night_sun_altitude_deg: float = field(default=-12.0, metadata=_meta(_between(-18.0, 0.0)))
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """The Majordomo broker and the heartbeat settings shared by all peers.
 
@@ -286,10 +304,27 @@ class AccessConfig:
     Attributes:
         default_level: Level of a request without a token.
         tokens: Token → level.
+        names: Token → principal name (who the token is, e.g. ``majordome``):
+            the holder of a device's control lease and the name in audit logs.
+            A token without a name is known by a digest of it.
     """
 
     default_level: AccessLevel = "observer"
     tokens: dict[str, AccessLevel] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def policy(self) -> AccessPolicy:
+        """The access policy these settings describe.
+
+        Raises:
+            ConfigError: When a name is malformed, repeated, or given to a token without a level.
+        """
+        from pyros.service.access import AccessPolicy
+
+        try:
+            return AccessPolicy(self.tokens, self.default_level, self.names)
+        except ValueError as exc:
+            raise ConfigError(f"access.names: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -330,6 +365,7 @@ class Config:
 
     Attributes:
         site: Observatory site.
+        astro: Astronomical conventions (night definition).
         broker: Broker endpoints and heartbeat settings.
         client: Client API defaults.
         kv: Clone key/value server endpoints.
@@ -340,6 +376,7 @@ class Config:
     """
 
     site: SiteConfig = field(default_factory=SiteConfig)
+    astro: AstroConfig = field(default_factory=AstroConfig)
     broker: BrokerConfig = field(default_factory=BrokerConfig)
     client: ClientConfig = field(default_factory=ClientConfig)
     kv: KVConfig = field(default_factory=KVConfig)

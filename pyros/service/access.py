@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 
 from pyros.service.refusal import Refusal
@@ -32,23 +34,46 @@ def level_allows(caller: str, needed: str) -> bool:
     return _RANK[caller] >= _RANK[needed]
 
 
-class AccessPolicy:
-    """Maps the ``token`` of a request to an access level.
+ANONYMOUS = "anonymous"
+"""Principal of a request that carries no token."""
 
-    A request without a token gets ``default_level``; a token not in the
-    table is refused (``AccessDenied``, "unknown token"), so that a mistyped
-    token never silently runs with a default level.
+_PRINCIPAL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+
+
+def token_principal(token: str) -> str:
+    """The principal of a token that has no name: ``token-`` and 8 hex digits of its SHA-256.
+
+    Stable for the same token, and says nothing about the token itself.
+    """
+    return "token-" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:8]
+
+
+class AccessPolicy:
+    """Maps the ``token`` of a request to an access level and to a principal (who is asking).
+
+    A request without a token gets ``default_level`` and the principal
+    :data:`ANONYMOUS`; a token not in the table is refused (``AccessDenied``,
+    "unknown token"), so that a mistyped token never silently runs with a
+    default level. A token may be given a name (``majordome``, ``alice``),
+    which is its principal; an unnamed token's principal is derived from it
+    (:func:`token_principal`). Principals identify the holder of a device's
+    control lease and appear in audit logs.
     """
 
-    def __init__(self, tokens: Mapping[str, str] | None = None, default_level: str = "observer") -> None:
+    def __init__(self, tokens: Mapping[str, str] | None = None, default_level: str = "observer",
+                 names: Mapping[str, str] | None = None) -> None:
         """Create the policy.
 
         Args:
             tokens: Map of token to level (one of :data:`LEVELS`).
             default_level: Level of a request that carries no token.
+            names: Map of token to principal name (letters, digits, ``_ . -``;
+                a letter first), for some or all of the tokens.
 
         Raises:
-            ValueError: If a level is unknown or a token is not a non-empty string.
+            ValueError: If a level is unknown, a token is not a non-empty
+                string, a name is malformed or given twice, or names a token
+                that is not in ``tokens``.
         """
         table: dict[str, str] = {}
         for token, level in (tokens or {}).items():
@@ -57,6 +82,24 @@ class AccessPolicy:
             table[token] = check_level(level, "access token")
         self._tokens = table
         self._default = check_level(default_level, "default access level")
+        self._names: dict[str, str] = {}
+        for token, name in (names or {}).items():
+            if token not in table:
+                raise ValueError(f"access name {name!r} is given to a token that has no level")
+            if not isinstance(name, str) or not _PRINCIPAL.match(name) or name == ANONYMOUS:
+                raise ValueError(f"access name {name!r}: letters, digits, _ . - (a letter first), not 'anonymous'")
+            if name in self._names.values():
+                raise ValueError(f"access name {name!r} is given to two tokens")
+            self._names[token] = name
+
+    def principal_for(self, token: str | None) -> str:
+        """Who a request's token is: its name, a name derived from it, or :data:`ANONYMOUS`.
+
+        Call it only for a token that :meth:`level_for` accepted.
+        """
+        if token is None:
+            return ANONYMOUS
+        return self._names.get(token) or token_principal(token)
 
     @property
     def default_level(self) -> str:

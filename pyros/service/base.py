@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from pyros.service.command import CommandSpec
+    from pyros.service.context import CallContext
 
 
 class Service:
@@ -32,3 +36,17 @@ class Service:
 
     def on_stop(self) -> None:
         """Release resources when the runtime closes (hook; does nothing by default)."""
+
+    def authorize(self, command: CommandSpec, call: CallContext) -> None:
+        """Decide whether this caller may run this command now (hook; allows everything by default).
+
+        Called for the service's own commands and operations (not the built-in
+        ones) after the access level and the arguments were checked, before
+        the command runs or its session starts. Raise
+        :class:`~pyros.service.Refusal` to refuse, e.g. a motion command from a
+        caller who does not hold a device's control lease.
+
+        Args:
+            command: The command about to run.
+            call: Who asks (``call.principal``, ``call.level``).
+        """

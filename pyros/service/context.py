@@ -24,12 +24,14 @@ class CallContext:
         command: The command name.
         level: The caller's access level.
         send_partial: The transport's callback taking an encoded PARTIAL body.
+        principal: Who the caller is (see :meth:`pyros.service.AccessPolicy.principal_for`).
     """
 
     request_id: str
     command: str
     level: str
     send_partial: Callable[[bytes], None] | None = None
+    principal: str = "anonymous"
 
     def progress(self, progress: dict[str, Any]) -> bool:
         """Stream one progress report to the caller (an 18/MDP PARTIAL).

@@ -349,9 +349,12 @@ class ServiceRuntime:
             name = spec.name
             self._access.require(level, spec.level, f"command '{name}'")
             kwargs = spec.bind(request.args)
-            context = CallContext(request_id=request.id, command=spec.name, level=level, send_partial=send_partial)
+            context = CallContext(request_id=request.id, command=spec.name, level=level, send_partial=send_partial,
+                                  principal=self._access.principal_for(request.token))
+            if not spec.builtin:
+                self._service.authorize(spec, context)
             if spec.long:
-                result = self._sessions.start(spec, self._service, kwargs, request.args)
+                result = self._sessions.start(spec, self._service, kwargs, request.args, context)
             elif spec.builtin:
                 result = spec.invoke(self._builtin_target, kwargs, context=context)
             else:

@@ -14,6 +14,7 @@ from typing import Any
 from pyros.errors import MessageError
 from pyros.messages import pack, unpack
 from pyros.service.command import CommandSpec
+from pyros.service.context import CallContext
 from pyros.service.refusal import Refusal
 from pyros.service.session import Session
 from pyros.service.session_state import SessionState
@@ -79,7 +80,8 @@ class SessionRegistry:
         return self._closed
 
     def start(
-        self, spec: CommandSpec, target: object, kwargs: dict[str, Any], raw_args: dict[str, Any]
+        self, spec: CommandSpec, target: object, kwargs: dict[str, Any], raw_args: dict[str, Any],
+        context: CallContext | None = None,
     ) -> dict[str, Any]:
         """Start an operation in its own thread.
 
@@ -88,6 +90,7 @@ class SessionRegistry:
             target: The service instance.
             kwargs: Validated arguments (see :meth:`CommandSpec.bind`).
             raw_args: The request's arguments, kept in the session dict.
+            context: The starting request, for an operation that declares a ``CallContext`` parameter.
 
         Returns:
             ``{"session": id, "instance": name, "status": "starting"}``.
@@ -123,7 +126,8 @@ class SessionRegistry:
             if spec.exclusive:
                 self._running_ops[spec.name] = state
             thread = threading.Thread(
-                target=self._run, args=(state, spec, target, kwargs), name=f"pyros-op-{state.id}", daemon=True
+                target=self._run, args=(state, spec, target, kwargs, context), name=f"pyros-op-{state.id}",
+                daemon=True
             )
             self._threads[state.id] = thread
         state.publish()
@@ -135,13 +139,14 @@ class SessionRegistry:
             raise Refusal("CommandFailed", f"operation '{spec.name}' could not start: {exc}") from None
         return {"session": state.id, "instance": self._instance, "status": "starting"}
 
-    def _run(self, state: SessionState, spec: CommandSpec, target: object, kwargs: dict[str, Any]) -> None:
+    def _run(self, state: SessionState, spec: CommandSpec, target: object, kwargs: dict[str, Any],
+             context: CallContext | None) -> None:
         success = False
         message = ""
         result: Any = None
         try:
             state.set_running()
-            value = spec.invoke(target, kwargs, session=Session(state))
+            value = spec.invoke(target, kwargs, session=Session(state), context=context)
             try:
                 result = unpack(pack(value))
             except (TypeError, ValueError, OverflowError, MessageError) as exc:

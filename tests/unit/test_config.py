@@ -20,6 +20,7 @@ from pyros.config import (
     ACCESS_LEVELS,
     NON_CONFIG_ENV,
     AccessConfig,
+    AstroConfig,
     BrokerConfig,
     ClockConfig,
     Config,
@@ -71,7 +72,7 @@ def test_defaults_without_any_file() -> None:
     assert (config.client.timeout, config.client.retries) == (10.0, 2)
     assert config.database.url == "sqlite:///var/pyros.db"
     assert config.clock == ClockConfig(mode="real", start=None, speed=1.0, anchor=None)
-    assert config.access == AccessConfig(default_level="observer", tokens={})
+    assert config.access == AccessConfig(default_level="observer", tokens={}, names={})
     assert config.hosts == {}
     assert ACCESS_LEVELS == ("observer", "operator", "admin")
 
@@ -84,6 +85,15 @@ def test_example_config_loads() -> None:
     assert config.clock.mode == "real"
     assert not Clock.from_config(config.clock).is_simulated
     assert config.site.latitude_deg == pytest.approx(31.04, abs=0.01)
+    assert config.access.policy().principal_for("change-me-majordome-token") == "majordome"
+
+
+def test_access_names_are_checked_when_the_policy_is_made(tmp_path: Path) -> None:
+    file = tmp_path / "site.toml"
+    file.write_text('[access.tokens]\nt1 = "admin"\n[access.names]\nt2 = "majordome"\n')
+    config = load_config(file, env={})
+    with pytest.raises(ConfigError, match="access.names: .*token that has no level"):
+        config.access.policy()
 
 
 def test_example_simulated_clock_block_is_valid(tmp_path: Path) -> None:
@@ -656,7 +666,7 @@ def test_to_dict_is_plain_and_spells_class() -> None:
         "control": {"services": {"echo": {"class": "servers.echo:EchoService", "args": {"a": [1]}}}}
     }
     assert plain["clock"] == {"mode": "real", "speed": 1.0}  # None values are left out
-    assert set(plain) == {"site", "broker", "client", "kv", "database", "clock", "access", "hosts"}
+    assert set(plain) == {"site", "astro", "broker", "client", "kv", "database", "clock", "access", "hosts"}
     plain["hosts"]["control"]["services"]["echo"]["args"]["a"].append(2)
     assert config.hosts["control"].services["echo"].args == {"a": [1]}  # a copy, not a view
 
@@ -767,3 +777,49 @@ def test_config_objects_are_frozen() -> None:
     config = Config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.broker = BrokerConfig()  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------- [astro]
+
+
+def test_astro_defaults_and_example() -> None:
+    assert load_config(env={}).astro == AstroConfig(night_sun_altitude_deg=-12.0)
+    assert load_config(EXAMPLE, env={}).astro.night_sun_altitude_deg == -12.0
+
+
+@pytest.mark.parametrize("value", ["-18", "-18.0", "-6.5", "0", "-0.0"])
+def test_astro_night_altitude_bounds_are_accepted(tmp_path: Path, value: str) -> None:
+    config = load_config(write(tmp_path, f"[astro]\nnight_sun_altitude_deg = {value}"), env={})
+    assert config.astro.night_sun_altitude_deg == float(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("-18.5", "must be between -18 and 0, got -18.5"),
+        ("0.5", "must be between -18 and 0, got 0.5"),
+        ("-90", "must be between -18 and 0, got -90.0"),
+        ("nan", "expected a finite float, got float nan"),
+        ('"dark"', "expected float, got str 'dark'"),
+    ],
+)
+def test_astro_night_altitude_out_of_range(tmp_path: Path, value: str, problem: str) -> None:
+    file = write(tmp_path, f"[astro]\nnight_sun_altitude_deg = {value}")
+    message = config_error(file, env={})
+    assert message.startswith(f"astro.night_sun_altitude_deg: {problem}")
+    assert message.endswith(f"(from {file})")
+
+
+def test_astro_from_environment_and_unknown_key(tmp_path: Path) -> None:
+    config = load_config(env={"PYROS_ASTRO__NIGHT_SUN_ALTITUDE_DEG": "-15"})
+    assert config.astro.night_sun_altitude_deg == -15.0
+    message = config_error(env={"PYROS_ASTRO__NIGHT_SUN_ALTITUDE_DEG": "1"})
+    assert message == "astro.night_sun_altitude_deg: must be between -18 and 0, got 1.0 " \
+                      "(from PYROS_ASTRO__NIGHT_SUN_ALTITUDE_DEG)"
+    assert "astro.twilight: unknown key" in config_error(write(tmp_path, "[astro]\ntwilight = -6"), env={})
+
+
+def test_astro_round_trips_through_toml() -> None:
+    config = Config(astro=AstroConfig(night_sun_altitude_deg=-17.25))
+    assert "[astro]\nnight_sun_altitude_deg = -17.25" in config_to_toml(config)
+    assert round_trip(config) == config

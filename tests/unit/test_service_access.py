@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from pyros.service import LEVELS, AccessPolicy, Service, ServiceRuntime, command
+from pyros.service import LEVELS, AccessPolicy, CallContext, Refusal, Service, ServiceRuntime, Session, command, operation
+from pyros.service.access import ANONYMOUS, token_principal
 from tests.unit.test_service_support import call
 
 TOKENS = {"obs-token": "observer", "op-token": "operator", "admin-token": "admin"}
@@ -105,3 +107,60 @@ def test_decorator_refuses_bad_level() -> None:
 def test_access_is_checked_before_arguments(rt: ServiceRuntime) -> None:
     reply = call(rt, "move", {"bogus": 1})
     assert reply.error is not None and reply.error.type == "AccessDenied"
+
+
+class MajordomeOnly(Service):
+    """Refuses 'move' to everyone but the majordome; records who called."""
+
+    service_name = "majordome_only"
+
+    def __init__(self) -> None:
+        self.callers: list[str] = []
+
+    def authorize(self, command: Any, call: CallContext) -> None:
+        if command.name == "move" and call.principal != "majordome":
+            raise Refusal("NoControl", f"{call.principal} may not move")
+
+    @command()
+    def who(self, call: CallContext) -> str:
+        """Who is asking."""
+        self.callers.append(call.principal)
+        return call.principal
+
+    @command()
+    def move(self) -> str:
+        """Move."""
+        return "moved"
+
+    @operation()
+    def travel(self, session: Session, call: CallContext) -> str:
+        """A long move: the operation sees who started it."""
+        return call.principal
+
+
+def test_principals_name_the_caller_and_authorize_can_refuse() -> None:
+    policy = AccessPolicy({"m-tok": "admin", "a-tok": "operator"}, names={"m-tok": "majordome"})
+    runtime = ServiceRuntime(MajordomeOnly(), access=policy)
+    try:
+        assert call(runtime, "who", token="m-tok").data == "majordome"
+        assert call(runtime, "who").data == ANONYMOUS
+        anonymous_token = call(runtime, "who", token="a-tok").data
+        assert anonymous_token == token_principal("a-tok") and anonymous_token.startswith("token-")
+        assert "a-tok" not in anonymous_token
+        refused = call(runtime, "move", token="a-tok")
+        assert not refused.ok and refused.error.type == "NoControl" and anonymous_token in refused.error.message
+        assert call(runtime, "move", token="m-tok").data == "moved"
+        assert call(runtime, "ping", token="a-tok").ok  # built-ins are not the service's to refuse
+        started = call(runtime, "travel", token="m-tok").data
+        done = call(runtime, "wait", {"session": started["session"]}, token="m-tok").data
+        assert done["result"] == "majordome"
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize("names, message", [
+    ({"nope": "x"}, "token that has no level"), ({"t1": "1bad"}, "a letter first"),
+    ({"t1": "anonymous"}, "not 'anonymous'"), ({"t1": "same", "t2": "same"}, "given to two tokens")])
+def test_bad_names_are_refused(names: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AccessPolicy({"t1": "admin", "t2": "observer"}, names=names)
