@@ -1,0 +1,78 @@
+"""The base class of device servers: motion guarded by the control lease, and the lease commands.
+
+A device server is a :class:`~pyros.service.Service` named after its device
+instance (``dome``, ``cam_vis``). Its commands that move hardware are marked
+:func:`motion`; the framework's :meth:`~pyros.service.Service.authorize` hook
+refuses them (``NoControl``) unless the caller is the majordome or holds the
+device's lease. Everything else (reading state, and the safety actions close,
+park and stop) is unaffected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from devices.common.control_lease import ControlLease
+from pyros.service import CallContext, CommandSpec, Quantity, Service, command
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MOTION_ATTR = "__pyros_motion__"
+
+LeaseSeconds = Annotated[float, Quantity("s", minimum=1.0, maximum=4 * 3600.0)]
+
+
+def motion(func: F) -> F:
+    """Mark a device command or operation as moving hardware (apply it under ``@command``/``@operation``)."""
+    setattr(func, _MOTION_ATTR, True)
+    return func
+
+
+def is_motion(command: CommandSpec) -> bool:
+    """Whether a command was marked with :func:`motion`."""
+    return bool(getattr(command.function, _MOTION_ATTR, False))
+
+
+class DeviceService(Service):
+    """Base of the device services: the control lease and its commands.
+
+    Args:
+        name: The device instance name; also the MDP service name.
+        clock: Monotonic clock of the lease (injectable for tests).
+    """
+
+    def __init__(self, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.name = name
+        self.lease = ControlLease(name)
+        self._lease_clock = clock
+
+    def authorize(self, command: CommandSpec, call: CallContext) -> None:
+        """Refuse a motion command to anyone but the majordome and the lease holder."""
+        if is_motion(command):
+            self.lease.check_motion(call.principal, self._lease_clock())
+
+    @command(level="operator")
+    def acquire_control(self, call: CallContext, seconds: LeaseSeconds = 600.0) -> dict[str, object]:
+        """Take (or renew) this device's control lease: while held, only you and the majordome move it.
+
+        Args:
+            seconds: How long the lease lasts unless renewed or released.
+        """
+        return self.lease.acquire(call.principal, seconds, self._lease_clock()).to_dict()
+
+    @command(level="operator")
+    def release_control(self, call: CallContext) -> dict[str, object]:
+        """Give this device's control lease back."""
+        return self.lease.release(call.principal, self._lease_clock()).to_dict()
+
+    @command(level="admin")
+    def break_control(self, call: CallContext) -> dict[str, object]:
+        """Take the control lease away from whoever holds it (administrators)."""
+        return self.lease.release(call.principal, self._lease_clock(), force=True).to_dict()
+
+    @command()
+    def control(self) -> dict[str, object]:
+        """Who holds this device's control lease, and for how long."""
+        return self.lease.status(self._lease_clock()).to_dict()
