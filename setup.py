@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["pyros", "pyros.*", "servers", "servers.*", "devices", "devices.*", "webui", "webui.*"]),
     include_package_data=True,
-    package_data={"pyros": ["py.typed", "requests/schema/*.xsd"]},
+    package_data={"pyros": ["py.typed", "requests/schema/*.xsd", "db/migrations/script.py.mako"]},
     install_requires=[
         "pyzmq>=25.1",
         "msgpack>=1.0.5",
