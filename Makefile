@@ -25,6 +25,7 @@ bench: install
 	$(BIN)/python -m tests.perf.bench_titanic
 	$(BIN)/python -m tests.perf.bench_kv
 	$(BIN)/python -m tests.perf.bench_recovery
+	$(BIN)/python -m tests.perf.bench_astro
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
