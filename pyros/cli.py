@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeVar
 import click
 
 from pyros.clock import Clock
-from pyros.config import Config, config_to_toml, load_config
+from pyros.config import Config, config_to_toml, load_config, use_config
 from pyros.errors import CommandError, ConfigError, TransportError
 
 if TYPE_CHECKING:
@@ -357,7 +357,7 @@ def serve_command(state: _State, class_path: str, name: str | None, instance: st
     from pyros.clock import set_clock
     from pyros.serve import ServiceHost, load_class
 
-    config = state.config()
+    config = use_config(state.config())
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     set_clock(Clock.from_config(config.clock))
@@ -833,6 +833,117 @@ def logs_command(service: str, log_dir: str, lines: int, follow: bool) -> None:
                 click.echo(new_line.decode(errors="replace"), nl=False)
             else:
                 stop.wait(0.2)  # a file has no readiness to await: poll its end
+
+
+# ---------------------------------------------------------------- observation requests
+
+
+@main.group("request")
+def request_group() -> None:
+    """Observation requests (XML, see docs/requests.md) through the ``requests`` service."""
+
+
+def _ask_requests(state: _State, endpoint: str | None, token: str | None, timeout: float | None, as_json: bool,
+                  cmd: str, args: dict[str, Any]) -> Any:
+    """Call ``requests <cmd>``; a refusal or a transport failure ends the command with its exit code."""
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            return client.call("requests", cmd, args)
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+
+
+def _document(path: str) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="FILE") from None
+
+
+def _request_line(r: dict[str, Any]) -> str:
+    return (f"{r['id'] if r.get('id') is not None else '-':>6}  {r['status']:<10} {r['user']:<12} "
+            f"{r['charged_hours']:>8.3f} h  {r['program']}: {r['name']}")
+
+
+@request_group.command("submit")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--user", help="Submit for this user (operators); default: the token's principal.")
+@_client_options
+@click.pass_obj
+def request_submit(state: _State, file: str, user: str | None, endpoint: str | None, token: str | None,
+                   timeout: float | None, as_json: bool) -> None:
+    """Submit the request in FILE: accepted with its quota charged, or refused with nothing stored."""
+    data = _ask_requests(state, endpoint, token, timeout, as_json, "submit",
+                         {"document": _document(file), **({"user": user} if user else {})})
+    _print(data, True) if as_json else click.echo(_request_line(data))
+
+
+@request_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--user", help="Check for this user (operators); default: the token's principal.")
+@_client_options
+@click.pass_obj
+def request_validate(state: _State, file: str, user: str | None, endpoint: str | None, token: str | None,
+                     timeout: float | None, as_json: bool) -> None:
+    """Check the request in FILE as submit would (quotas included) without storing it."""
+    data = _ask_requests(state, endpoint, token, timeout, as_json, "validate",
+                         {"document": _document(file), **({"user": user} if user else {})})
+    _print(data, True) if as_json else click.echo(_request_line(data))
+
+
+@request_group.command("list")
+@click.option("--status", help="Only requests in this status.")
+@click.option("--user", help="Only requests of this user.")
+@click.option("--limit", type=int, default=100, show_default=True, help="How many at most.")
+@_client_options
+@click.pass_obj
+def request_list(state: _State, status: str | None, user: str | None, limit: int, endpoint: str | None,
+                 token: str | None, timeout: float | None, as_json: bool) -> None:
+    """List requests, newest first."""
+    args: dict[str, Any] = {"limit": limit, **({"status": status} if status else {}), **({"user": user} if user else {})}
+    rows = _ask_requests(state, endpoint, token, timeout, as_json, "list", args)
+    if as_json:
+        _print(rows, True)
+        return
+    for row in rows:
+        click.echo(_request_line(row))
+
+
+@request_group.command("show")
+@click.argument("request_id", type=int)
+@_client_options
+@click.pass_obj
+def request_show(state: _State, request_id: int, endpoint: str | None, token: str | None, timeout: float | None,
+                 as_json: bool) -> None:
+    """Show request REQUEST_ID with its sequences and plans."""
+    data = _ask_requests(state, endpoint, token, timeout, as_json, "show", {"id": request_id})
+    if as_json:
+        _print(data, True)
+        return
+    click.echo(_request_line(data))
+    for s in data["sequences"]:
+        target = s["target"] or {}
+        click.echo(f"  sequence {s['id']} {s['name']!r} [{s['status']}] {target.get('name')} "
+                   f"ra={target.get('ra_deg')} dec={target.get('dec_deg')} priority={s['priority']} "
+                   f"planned {s['planned_duration_s']:.0f} s")
+        for album in s["albums"]:
+            for p in album["plans"]:
+                click.echo(f"    {album['detector']}: {p['count']} x {p['exposure_s']:g} s {p['type']} "
+                           f"filter {p['filter']} bin {p['binning']}")
+
+
+@request_group.command("cancel")
+@click.argument("request_id", type=int)
+@click.option("--reason", default="", help="Why, for the audit log.")
+@_client_options
+@click.pass_obj
+def request_cancel(state: _State, request_id: int, reason: str, endpoint: str | None, token: str | None,
+                   timeout: float | None, as_json: bool) -> None:
+    """Cancel request REQUEST_ID; its unspent quota is refunded."""
+    data = _ask_requests(state, endpoint, token, timeout, as_json, "cancel", {"id": request_id, "reason": reason})
+    _print(data, True) if as_json else click.echo(_request_line(data))
 
 
 from pyros.db.cli import db_group  # noqa: E402  (the db commands live with the data model)

@@ -82,7 +82,9 @@ __all__ = [
     "SiteConfig",
     "config_to_toml",
     "find_config_file",
+    "active_config",
     "load_config",
+    "use_config",
 ]
 
 ENV_PREFIX = "PYROS_"
@@ -931,3 +933,27 @@ def config_to_toml(config: Config) -> str:
     lines: list[str] = []
     _toml_table(config.to_dict(), (), lines)
     return "\n".join(lines) + "\n"
+
+
+_ACTIVE: Config | None = None
+
+
+def use_config(config: Config) -> Config:
+    """Make ``config`` this process's configuration (what :func:`active_config` returns).
+
+    The command line calls it once it has read the file and the flags, so that
+    services built afterwards (``pyros serve``) read the same settings.
+    """
+    global _ACTIVE
+    if not isinstance(config, Config):
+        raise TypeError(f"use_config expects a Config, got {type(config).__name__}")
+    _ACTIVE = config
+    return config
+
+
+def active_config() -> Config:
+    """This process's configuration: the one given to :func:`use_config`, else :func:`load_config` (cached)."""
+    global _ACTIVE
+    if _ACTIVE is None:
+        _ACTIVE = load_config()
+    return _ACTIVE

@@ -54,6 +54,8 @@ USERS: tuple[tuple[str, str, str, str | None, float], ...] = (
 PROGRAMS: tuple[tuple[str, str, str], ...] = (
     ("GRB follow-up", "Rapid photometry of gamma-ray burst afterglows", "alice"),
     ("Variable stars", "Light curves of bright variable stars", "bruno"),
+    ("Nearby galaxies", "Deep multi-band imaging of nearby galaxies", "alice"),
+    ("Calibrations", "Bias, dark and flat frames of the cameras", "olga"),
 )
 """(name, description, principal investigator)."""
 

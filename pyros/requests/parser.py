@@ -158,7 +158,7 @@ def _plan(element: etree._Element, problems: list[RequestProblem]) -> PlanSpec:
 def _sequence(element: etree._Element, problems: list[RequestProblem]) -> SequenceSpec:
     target = element.find("target")
     albums = tuple(AlbumSpec(album.get("detector", ""), tuple(_plan(p, problems) for p in album.findall("plan")),
-                             album.get("name")) for album in element.findall("album"))
+                             album.get("name"), album.sourceline) for album in element.findall("album"))
     return SequenceSpec(
         name=element.get("name", ""),
         target=TargetSpec(target.get("name", ""), float(target.get("ra", "nan")), float(target.get("dec", "nan"))),
@@ -198,4 +198,4 @@ def parse_request(data: bytes | str) -> RequestSpec:
     description = root.findtext("description") or ""
     return RequestSpec(name=root.get("name", ""), program=root.get("program", ""),
                        priority=float(root.get("priority", "0")), sequences=sequences,
-                       description=description.strip())
+                       description=description.strip(), line=root.sourceline)

@@ -80,11 +80,13 @@ class AlbumSpec:
         detector: Detector (camera device) name, e.g. ``cam_vis``.
         plans: The plans, in order.
         name: Optional label.
+        line: Line of its element in the document.
     """
 
     detector: str
     plans: tuple[PlanSpec, ...]
     name: str | None = None
+    line: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class RequestSpec:
         priority: Positive; larger is more important.
         sequences: The sequences, in document order.
         description: Free text.
+        line: Line of the ``request`` element in the document.
     """
 
     name: str
@@ -131,3 +134,4 @@ class RequestSpec:
     priority: float
     sequences: tuple[SequenceSpec, ...]
     description: str = field(default="")
+    line: int | None = field(default=None, compare=False)

@@ -31,6 +31,9 @@ snapshot = "{snap}"
 publisher = "{pub}"
 collector = "{coll}"
 
+[database]
+url = "sqlite:///{tmp_path / 'pyros.db'}"
+
 [hosts.control.services.broker]
 command = ["broker"]
 [hosts.control.services.kv]
@@ -39,6 +42,8 @@ command = ["kv"]
 command = ["titanic", "--database", "{tmp_path / 'titanic.db'}", "--redispatch", "0.5"]
 [hosts.control.services.echo]
 class = "servers.echo:EchoService"
+[hosts.control.services.requests]
+class = "servers.requests:RequestService"
 """)
     supervisor = ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "start", "--log-dir",
                                  str(tmp_path / "logs")])
@@ -49,14 +54,15 @@ class = "servers.echo:EchoService"
                     rows = client.call("supervisor.control", "processes")
                 except TransportError:
                     return False
-                return [r["state"] for r in rows] == ["running"] * 4
+                return [r["state"] for r in rows] == ["running"] * 5
 
-            wait_until(all_running, timeout=60, what="broker, kv, titanic and echo running")
-            wait_until(lambda: client.service_exists("echo") and client.service_exists("titanic.request"),
+            wait_until(all_running, timeout=60, what="broker, kv, titanic, echo and requests running")
+            wait_until(lambda: all(client.service_exists(s) for s in ("echo", "titanic.request", "requests")),
                        timeout=30, what="services registered")
         with Client(broker, timeout=10) as client:
             assert client.call("echo", "echo", text="night") == "night"
             assert TitanicClient(client).call("echo", "add", {"a": 1, "b": 2}, timeout=30) == 3
+            assert client.call("requests", "list") == []  # its database was created at start
         with KVSubscriber(snap, pub) as sub:
             assert sub.wait_synced(20)
         with Client(broker, timeout=10) as client:
@@ -69,7 +75,7 @@ class = "servers.echo:EchoService"
         status = subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), "status"],
                                 capture_output=True, text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=60)
         assert status.returncode == 0, status.stderr
-        for name in ("broker", "kv", "titanic", "echo"):
+        for name in ("broker", "kv", "titanic", "echo", "requests"):
             assert name in status.stdout
     finally:
         assert supervisor.stop(timeout=60) == 0

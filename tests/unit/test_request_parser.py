@@ -72,7 +72,8 @@ def test_schema_errors_are_located_and_all_reported() -> None:
 @pytest.mark.parametrize("change, attribute", [
     (('dec="-5"', 'dec="NaN"'), "dec"), (('ra="10"', 'ra="INF"'), "ra"), (('exposure="10"', 'exposure="ten"'), "exposure"),
     (('type="light"', 'type="sky"'), "type"), (('version="1"', 'version="2"'), "version"),
-    (('program="P1"', 'program="no spaces allowed"'), "program"), (('name="t" ', ''), "name")])
+    (('program="P1"', 'program=" leading space"'), "program"), (('name="t" ', ''), "name"),
+    (('detector="cam_vis"', 'detector="cam vis"'), "detector")])
 def test_bad_values_are_refused(change: tuple[str, str], attribute: str) -> None:
     assert attribute in {p.attribute for p in problems(doc().replace(*change))}
 

@@ -46,6 +46,10 @@ class Album(Base):
         return f"<Album {self.id} {self.name!r}>"
 
 
+IMAGE_TYPES: tuple[str, ...] = ("light", "dark", "flat", "bias")
+"""What a plan's images are: sky, dark frames, flat fields or bias frames."""
+
+
 class Plan(Base):
     """A series of identical exposures.
 
@@ -54,8 +58,10 @@ class Plan(Base):
         album_id: The album it belongs to.
         name: Its name.
         filter_name: The filter to put in the beam (``None``: no filter or the detector's default).
-        exposure_s: Exposure time of each image in seconds (> 0).
+        exposure_s: Exposure time of each image in seconds (>= 0; 0 only for bias frames).
         image_count: Number of images (at least 1).
+        binning: Binning factor on both axes (1 to 16).
+        image_type: ``light``, ``dark``, ``flat`` or ``bias`` (:data:`IMAGE_TYPES`).
     """
 
     __tablename__ = "plans"
@@ -64,8 +70,11 @@ class Plan(Base):
     album_id: Mapped[int] = mapped_column(ForeignKey("albums.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120), info=field_rule(non_empty=True))
     filter_name: Mapped[str | None] = mapped_column(String(40))
-    exposure_s: Mapped[float] = mapped_column(info=field_rule(gt=0.0))
+    exposure_s: Mapped[float] = mapped_column(info=field_rule(ge=0.0))
     image_count: Mapped[int] = mapped_column(default=1, info=field_rule(ge=1))
+    binning: Mapped[int] = mapped_column(default=1, server_default="1", info=field_rule(ge=1, le=16))
+    image_type: Mapped[str] = mapped_column(String(8), default="light", server_default="light",
+                                            info=field_rule(choices=IMAGE_TYPES))
 
     album: Mapped[Album] = relationship(back_populates="plans")
 
