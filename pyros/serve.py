@@ -92,6 +92,8 @@ class ServiceHost:
         self.runtime = ServiceRuntime(service, instance=instance, service_name=service_name, access=access,
                                       default_timeout=default_timeout,
                                       on_session_change=self._mirror_session if self._publisher else None)
+        if self._publisher is not None:
+            service.on_kv_publisher(self._publisher)
         self.worker = Worker(endpoint, self._handle, self.runtime.service_names(), slots=slots,
                              heartbeat_interval=heartbeat_interval, heartbeat_liveness=heartbeat_liveness,
                              context=context)

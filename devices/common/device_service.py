@@ -1,11 +1,12 @@
-"""The base class of device servers: motion guarded by the control lease, and the lease commands.
+"""The base class of device servers: motion guarded by the control lease, the lease commands, the live state.
 
 A device server is a :class:`~pyros.service.Service` named after its device
 instance (``dome``, ``cam_vis``). Its commands that move hardware are marked
 :func:`motion`; the framework's :meth:`~pyros.service.Service.authorize` hook
 refuses them (``NoControl``) unless the caller is the majordome or holds the
 device's lease. Everything else (reading state, and the safety actions close,
-park and stop) is unaffected.
+park and stop) is unaffected. Its live state (:class:`DeviceState`) is
+published under ``/device/<name>/...`` when the host has a K/V publisher.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from devices.common.control_lease import ControlLease
+from devices.common.device_state import DeviceState
+from pyros.kv.publisher import KVPublisher
 from pyros.service import CallContext, CommandSpec, Quantity, Service, command
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +49,12 @@ class DeviceService(Service):
     def __init__(self, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.name = name
         self.lease = ControlLease(name)
+        self.state = DeviceState(name)
         self._lease_clock = clock
+
+    def on_kv_publisher(self, publisher: KVPublisher) -> None:
+        """Publish the device's state under ``/device/<name>/...`` from now on."""
+        self.state.attach(publisher.set)
 
     def authorize(self, command: CommandSpec, call: CallContext) -> None:
         """Refuse a motion command to anyone but the majordome and the lease holder."""

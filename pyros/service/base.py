@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
+    from pyros.kv.publisher import KVPublisher
     from pyros.service.command import CommandSpec
     from pyros.service.context import CallContext
 
@@ -36,6 +37,13 @@ class Service:
 
     def on_stop(self) -> None:
         """Release resources when the runtime closes (hook; does nothing by default)."""
+
+    def on_kv_publisher(self, publisher: KVPublisher) -> None:
+        """Receive the host's K/V publisher, before :meth:`on_start` (hook; ignores it by default).
+
+        A service that publishes live state (a device under ``/device/...``)
+        keeps it; the publisher republishes its keys when the K/V server restarts.
+        """
 
     def authorize(self, command: CommandSpec, call: CallContext) -> None:
         """Decide whether this caller may run this command now (hook; allows everything by default).

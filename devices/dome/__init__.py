@@ -1,0 +1,1 @@
+"""The dome: its interface, its drivers (``sim``; ``indi`` to come) and its device service."""

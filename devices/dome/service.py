@@ -1,0 +1,163 @@
+"""The dome's device service: ``pyros call dome open --wait`` and the rest.
+
+Operations (sessions with progress, abortable): ``open`` and ``rotate`` move
+the dome and need the majordome or the control lease; ``close`` and ``park``
+are safety actions, accepted from any operator, and so is ``stop``. The state
+is published under ``/device/<name>/...``: ``azimuth_deg``, ``target_azimuth_deg``,
+``rotating``, ``shutter``, ``shutter_open_fraction``, ``parked``.
+
+The driver is chosen by configuration (``driver = "sim"``), never by tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from devices.common.device_service import DeviceService, motion
+from devices.common.faults import DeviceFault
+from devices.dome.interface import DomeDriver, DomeStatus
+from devices.dome.shutter import ShutterState
+from devices.dome.sim import SimulatedDome
+from pyros.clock import get_clock
+from pyros.service import Quantity, Refusal, Session, command, operation
+
+log = logging.getLogger(__name__)
+
+Azimuth = Annotated[float, Quantity("deg", minimum=0.0, maximum=360.0)]
+DRIVERS = ("sim",)
+"""Drivers a dome can use (``indi`` comes with the INDI device drivers)."""
+
+
+def make_driver(driver: str, options: dict[str, Any]) -> DomeDriver:
+    """The dome driver named in the configuration.
+
+    Raises:
+        ValueError: For an unknown driver or options it does not take.
+    """
+    if driver == "sim":
+        clock = get_clock()
+        try:
+            return SimulatedDome(clock.now, lambda seconds: time.sleep(clock.wall_delay(seconds)), **options)
+        except TypeError as exc:
+            raise ValueError(f"dome driver 'sim': {exc}") from None
+    raise ValueError(f"unknown dome driver {driver!r}; available: {', '.join(DRIVERS)}")
+
+
+class DomeService(DeviceService):
+    """The dome: shutter and rotation."""
+
+    service_name = "dome"
+    version = "1.0.0"
+
+    def __init__(self, name: str = "dome", driver: str = "sim", poll_s: float = 0.5, timeout_s: float = 600.0,
+                 **driver_options: Any) -> None:
+        """Create the service and its driver.
+
+        Args:
+            name: Device name (also the MDP service name given by the configuration).
+            driver: ``sim``.
+            poll_s: Observatory seconds between two looks at a moving dome.
+            timeout_s: Observatory seconds a motion may take before it is stopped and reported failed.
+            **driver_options: The driver's own settings (e.g. ``rotation_speed_deg_s`` for ``sim``).
+        """
+        super().__init__(name)
+        if not 0 < poll_s <= 60 or not 0 < timeout_s <= 86400:
+            raise ValueError(f"poll_s must be in (0, 60] and timeout_s in (0, 86400], got {poll_s}, {timeout_s}")
+        self.driver = make_driver(driver, driver_options)
+        self.driver_name = driver
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+
+    def on_start(self) -> None:
+        """Publish the dome's state at once."""
+        try:
+            self._read()
+        except DeviceFault as exc:  # the state appears with the first successful reading
+            log.warning("%s does not answer at start: %s", self.name, exc)
+
+    def _read(self) -> DomeStatus:
+        status = self.driver.status()
+        self.state.update(**status.to_dict())
+        return status
+
+    def _follow(self, session: Session, start: Callable[[], None], done: Callable[[DomeStatus], bool],
+                what: str) -> dict[str, Any]:
+        """Start a motion and report it until ``done``, a timeout (stopped, failed) or an abort (stopped)."""
+        clock = get_clock()
+        start()
+        deadline = clock.now() + self.timeout_s
+        while True:
+            status = self._read()
+            session.update(status.to_dict())
+            if done(status):
+                return status.to_dict()
+            if clock.now() > deadline:
+                self.driver.stop()
+                raise DeviceFault(f"{self.name} did not finish {what} within {self.timeout_s:g} s; stopped")
+            if session.sleep(clock.wall_delay(self.poll_s)):
+                self.driver.stop()
+                return {**self._read().to_dict(), "aborted": True}
+
+    @command()
+    def position(self) -> dict[str, Any]:
+        """Where the dome is now (azimuth, shutter, motion)."""
+        return self._read().to_dict()
+
+    @operation(level="operator")
+    @motion
+    def open(self, session: Session) -> dict[str, Any]:
+        """Open the shutter (refused while opening or open)."""
+        return self._follow(session, self.driver.start_open, lambda s: s.shutter is ShutterState.OPEN,
+                            "opening the shutter")
+
+    @operation(level="operator")
+    def close(self, session: Session) -> dict[str, Any]:
+        """Close the shutter (safety: accepted from any operator, in any state)."""
+        return self._follow(session, self.driver.start_close, lambda s: s.shutter is ShutterState.CLOSED,
+                            "closing the shutter")
+
+    @operation(level="operator")
+    @motion
+    def rotate(self, session: Session, azimuth: Azimuth) -> dict[str, Any]:
+        """Turn the slit to an azimuth, the shorter way.
+
+        Args:
+            azimuth: Degrees east of north (360 is north, as 0).
+        """
+        target = azimuth % 360.0
+        return self._follow(session, lambda: self.driver.start_rotation(target), lambda s: not s.rotating,
+                            f"turning to {target:g} deg")
+
+    @operation(level="operator")
+    def park(self, session: Session) -> dict[str, Any]:
+        """Close the shutter and turn to the park azimuth (safety)."""
+        self._follow(session, self.driver.start_close, lambda s: s.shutter is ShutterState.CLOSED,
+                     "closing the shutter")
+        return self._follow(session, lambda: self.driver.start_rotation(self.driver.park_azimuth_deg),
+                            lambda s: s.parked, "parking")
+
+    @command(level="operator")
+    def stop(self) -> dict[str, Any]:
+        """Stop every motion where it is (safety)."""
+        self.driver.stop()
+        return self._read().to_dict()
+
+    @command(level="admin")
+    def inject_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
+        """Make the simulated dome misbehave (simulators only).
+
+        Args:
+            fault: E.g. ``{"fault": "silence", "seconds": 30}``, ``{"fault": "latency", "seconds": 2}``,
+                ``{"fault": "wrong_value", "property": "azimuth_deg", "value": 12}``, ``{"fault": "clear"}``.
+        """
+        inject = getattr(self.driver, "inject_fault", None)
+        if inject is None:
+            raise Refusal("NotSupported", f"the {self.driver_name} driver of {self.name} takes no injected faults")
+        try:
+            inject(fault)
+        except ValueError as exc:
+            raise Refusal("BadArgument", str(exc)) from None
+        return {"injected": fault}

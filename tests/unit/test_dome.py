@@ -1,0 +1,175 @@
+"""The dome: its shutter table, the simulator's motion and faults, and the device service."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import pytest
+
+from devices.common import MAJORDOME, DeviceDisconnected, DeviceFault, DeviceSilent
+from devices.dome.service import DomeService, make_driver
+from devices.dome.shutter import SHUTTER_COMMANDS, ShutterState, shutter_refusal
+from devices.dome.sim import SimulatedDome
+from pyros.clock import Clock, get_clock, set_clock
+from pyros.service import AccessPolicy, ServiceRuntime
+from tests.unit.test_service_support import call
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def dome() -> tuple[SimulatedDome, FakeTime]:
+    t = FakeTime()
+    return SimulatedDome(t, t.sleep, rotation_speed_deg_s=4.0, shutter_time_s=40.0, park_azimuth_deg=0.0), t
+
+
+def test_close_is_accepted_in_every_state_and_open_only_from_rest() -> None:
+    assert all("close" in commands for commands in SHUTTER_COMMANDS.values())
+    assert shutter_refusal(ShutterState.OPENING, "open") == "the shutter is already opening"
+    assert shutter_refusal(ShutterState.OPEN, "stop") == "the shutter cannot stop while open"
+    assert shutter_refusal(ShutterState.STOPPED, "open") is None
+
+
+def test_shutter_travels_in_its_time_and_refuses_a_repeated_open(dome: Any) -> None:
+    sim, t = dome
+    sim.start_open()
+    t.now += 10
+    status = sim.status()
+    assert status.shutter is ShutterState.OPENING and status.shutter_open_fraction == pytest.approx(0.25)
+    with pytest.raises(DeviceFault, match="already opening"):
+        sim.start_open()
+    t.now += 30
+    assert sim.status().shutter is ShutterState.OPEN
+    sim.start_close()
+    t.now += 20
+    sim.stop()  # half closed
+    status = sim.status()
+    assert status.shutter is ShutterState.STOPPED and status.shutter_open_fraction == pytest.approx(0.5)
+    sim.start_close()
+    t.now += 20.0001
+    assert sim.status().shutter is ShutterState.CLOSED
+
+
+def test_close_while_opening_reverses_from_where_it_is(dome: Any) -> None:
+    sim, t = dome
+    sim.start_open()
+    t.now += 8  # 20 % open
+    sim.start_close()
+    t.now += 7.9
+    assert sim.status().shutter is ShutterState.CLOSING
+    t.now += 0.2
+    assert sim.status().shutter is ShutterState.CLOSED
+
+
+def test_rotation_takes_the_shorter_way_at_its_speed(dome: Any) -> None:
+    sim, t = dome
+    sim.start_rotation(350.0)  # 10 deg westwards from 0
+    t.now += 1.0
+    status = sim.status()
+    assert status.rotating and status.azimuth_deg == pytest.approx(356.0)
+    t.now += 1.5
+    status = sim.status()
+    assert not status.rotating and status.azimuth_deg == pytest.approx(350.0) and not status.parked
+    sim.start_rotation(0.0)
+    t.now += 2.5
+    assert sim.status().parked
+    with pytest.raises(ValueError, match=r"\[0, 360\)"):
+        sim.start_rotation(360.0)
+
+
+def test_faults_silence_latency_wrong_values_disconnect(dome: Any) -> None:
+    sim, t = dome
+    sim.inject_fault({"fault": "latency", "seconds": 2})
+    sim.start_rotation(90.0)
+    assert t.slept == [2.0]
+    sim.inject_fault({"fault": "silence", "seconds": 30})
+    with pytest.raises(DeviceSilent, match="silent for 30 s more"):
+        sim.status()
+    t.now += 30
+    assert sim.status().azimuth_deg == pytest.approx(90.0)  # it kept moving while silent
+    sim.inject_fault({"fault": "wrong_value", "property": "azimuth_deg", "value": 12.0})
+    assert sim.status().azimuth_deg == 12.0
+    sim.inject_fault({"fault": "disconnect"})
+    with pytest.raises(DeviceDisconnected):
+        sim.stop()
+    sim.inject_fault({"fault": "clear"})
+    assert sim.status().azimuth_deg == pytest.approx(90.0)
+    for bad in ({"fault": "melt"}, {"fault": "silence"}, {"fault": "wrong_value", "property": "x"}, "silence"):
+        with pytest.raises(ValueError):
+            sim.inject_fault(bad)  # type: ignore[arg-type]
+
+
+def test_bad_settings_and_drivers_are_refused() -> None:
+    with pytest.raises(ValueError, match="rotation_speed_deg_s"):
+        SimulatedDome(lambda: 0.0, lambda s: None, rotation_speed_deg_s=0)
+    with pytest.raises(ValueError, match="unknown dome driver 'ascom'; available: sim"):
+        make_driver("ascom", {})
+    with pytest.raises(ValueError, match="dome driver 'sim'"):
+        make_driver("sim", {"wheels": 4})
+
+
+# ------------------------------------------------------------------ the service, on a fast simulated clock
+
+TOKENS = {"maj": "admin", "alice-tok": "operator", "root": "admin"}
+NAMES = {"maj": MAJORDOME, "alice-tok": "alice", "root": "root"}
+
+
+@pytest.fixture
+def service() -> Iterator[ServiceRuntime]:
+    previous = get_clock()
+    set_clock(Clock.simulated(start="2030-06-01T03:00:00Z", speed=400.0))
+    runtime = ServiceRuntime(DomeService(rotation_speed_deg_s=4.0, shutter_time_s=40.0, poll_s=2.0),
+                             access=AccessPolicy(TOKENS, names=NAMES))
+    runtime.start()
+    yield runtime
+    runtime.close()
+    set_clock(previous)
+
+
+def run(runtime: ServiceRuntime, cmd: str, args: dict[str, Any] | None = None, token: str = "maj") -> Any:
+    started = call(runtime, cmd, args or {}, token=token)
+    assert started.ok, started.error
+    return call(runtime, "wait", {"session": started.data["session"]}, token=token).data
+
+
+def test_open_rotate_park_through_the_service(service: ServiceRuntime) -> None:
+    opened = run(service, "open")
+    assert opened["success"] and opened["result"]["shutter"] == "open"
+    assert opened["data"]["shutter_open_fraction"] == 1.0  # the last progress report
+    turned = run(service, "rotate", {"azimuth": 120.0})
+    assert turned["result"]["azimuth_deg"] == pytest.approx(120.0) and not turned["result"]["rotating"]
+    parked = run(service, "park", token="alice-tok")  # safety: no lease needed
+    assert parked["success"] and parked["result"]["parked"]
+    state = service.service.state.snapshot()
+    assert state["parked"] is True and state["shutter"] == "closed" and math.isclose(state["azimuth_deg"], 0.0)
+
+
+def test_motion_needs_the_lease_and_bad_input_is_refused(service: ServiceRuntime) -> None:
+    refused = call(service, "open", token="alice-tok")
+    assert refused.error.type == "NoControl"
+    assert call(service, "rotate", {"azimuth": 400}, token="maj").error.type == "BadArgument"
+    assert call(service, "rotate", {"azimuth": -1}, token="maj").error.type == "BadArgument"
+    assert run(service, "rotate", {"azimuth": 360})["result"]["azimuth_deg"] == 0.0  # north, as 0
+    assert call(service, "inject_fault", {"fault": {"fault": "melt"}}, token="root").error.type == "BadArgument"
+    assert call(service, "inject_fault", {"fault": {"fault": "clear"}}, token="alice-tok").error.type == \
+        "AccessDenied"
+
+
+def test_a_silent_dome_fails_the_operation_with_a_clear_message(service: ServiceRuntime) -> None:
+    assert call(service, "inject_fault", {"fault": {"fault": "silence", "seconds": 3600}}, token="root").ok
+    outcome = run(service, "close", token="alice-tok")
+    assert not outcome["success"] and "DeviceSilent" in outcome["message"] and "does not answer" in outcome["message"]
+    failed = call(service, "position")
+    assert failed.error.type == "DeviceSilent"
