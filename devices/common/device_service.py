@@ -17,8 +17,10 @@ from typing import Annotated, Any, TypeVar
 
 from devices.common.control_lease import ControlLease
 from devices.common.device_state import DeviceState
+from devices.common.faults import DeviceFault
+from pyros.clock import get_clock
 from pyros.kv.publisher import KVPublisher
-from pyros.service import CallContext, CommandSpec, Quantity, Service, command
+from pyros.service import CallContext, CommandSpec, Quantity, Refusal, Service, Session, command
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +54,44 @@ class DeviceService(Service):
         self.state = DeviceState(name)
         self._lease_clock = clock
 
+    poll_s: float = 0.5
+    """Observatory seconds between two looks at a moving device."""
+    timeout_s: float = 600.0
+    """Observatory seconds a motion may take before it is stopped and reported failed."""
+
+    def follow(self, session: Session, start: Callable[[], None], read: Callable[[], Any],
+               done: Callable[[Any], bool], stop: Callable[[], None], what: str) -> dict[str, Any]:
+        """Start a motion, then report the device's status until it is done.
+
+        The motion is stopped, and the session fails, after :attr:`timeout_s`;
+        an abort stops it too and returns the status with ``aborted``.
+
+        Args:
+            session: The operation's session (progress goes to its ``data``).
+            start: Starts the motion (returns at once).
+            read: Reads the status (an object with ``to_dict()``) and publishes it.
+            done: Whether a status is the end of the motion.
+            stop: Stops the device.
+            what: What the motion is, for the timeout message.
+
+        Raises:
+            DeviceFault: When the device fails or the motion times out.
+        """
+        clock = get_clock()
+        start()
+        deadline = clock.now() + self.timeout_s
+        while True:
+            status = read()
+            session.update(status.to_dict())
+            if done(status):
+                return dict(status.to_dict())
+            if clock.now() > deadline:
+                stop()
+                raise DeviceFault(f"{self.name} did not finish {what} within {self.timeout_s:g} s; stopped")
+            if session.sleep(clock.wall_delay(self.poll_s)):
+                stop()
+                return {**read().to_dict(), "aborted": True}
+
     def on_kv_publisher(self, publisher: KVPublisher) -> None:
         """Publish the device's state under ``/device/<name>/...`` from now on."""
         self.state.attach(publisher.set)
@@ -79,6 +119,23 @@ class DeviceService(Service):
     def break_control(self, call: CallContext) -> dict[str, object]:
         """Take the control lease away from whoever holds it (administrators)."""
         return self.lease.release(call.principal, self._lease_clock(), force=True).to_dict()
+
+    @command(level="admin")
+    def inject_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
+        """Make the simulated device misbehave (simulators only; see docs/devices.md).
+
+        Args:
+            fault: E.g. ``{"fault": "silence", "seconds": 30}``, ``{"fault": "latency", "seconds": 2}``,
+                ``{"fault": "wrong_value", "property": "azimuth_deg", "value": 12}``, ``{"fault": "clear"}``.
+        """
+        inject = getattr(getattr(self, "driver", None), "inject_fault", None)
+        if inject is None:
+            raise Refusal("NotSupported", f"the driver of {self.name} takes no injected faults")
+        try:
+            inject(fault)
+        except ValueError as exc:
+            raise Refusal("BadArgument", str(exc)) from None
+        return {"injected": fault}
 
     @command()
     def control(self) -> dict[str, object]:

@@ -22,7 +22,7 @@ from devices.dome.interface import DomeDriver, DomeStatus
 from devices.dome.shutter import ShutterState
 from devices.dome.sim import SimulatedDome
 from pyros.clock import get_clock
-from pyros.service import Quantity, Refusal, Session, command, operation
+from pyros.service import Quantity, Session, command, operation
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +85,7 @@ class DomeService(DeviceService):
 
     def _follow(self, session: Session, start: Callable[[], None], done: Callable[[DomeStatus], bool],
                 what: str) -> dict[str, Any]:
-        """Start a motion and report it until ``done``, a timeout (stopped, failed) or an abort (stopped)."""
-        clock = get_clock()
-        start()
-        deadline = clock.now() + self.timeout_s
-        while True:
-            status = self._read()
-            session.update(status.to_dict())
-            if done(status):
-                return status.to_dict()
-            if clock.now() > deadline:
-                self.driver.stop()
-                raise DeviceFault(f"{self.name} did not finish {what} within {self.timeout_s:g} s; stopped")
-            if session.sleep(clock.wall_delay(self.poll_s)):
-                self.driver.stop()
-                return {**self._read().to_dict(), "aborted": True}
+        return self.follow(session, start, self._read, done, self.driver.stop, what)
 
     @command()
     def position(self) -> dict[str, Any]:
@@ -144,20 +130,3 @@ class DomeService(DeviceService):
         """Stop every motion where it is (safety)."""
         self.driver.stop()
         return self._read().to_dict()
-
-    @command(level="admin")
-    def inject_fault(self, fault: dict[str, Any]) -> dict[str, Any]:
-        """Make the simulated dome misbehave (simulators only).
-
-        Args:
-            fault: E.g. ``{"fault": "silence", "seconds": 30}``, ``{"fault": "latency", "seconds": 2}``,
-                ``{"fault": "wrong_value", "property": "azimuth_deg", "value": 12}``, ``{"fault": "clear"}``.
-        """
-        inject = getattr(self.driver, "inject_fault", None)
-        if inject is None:
-            raise Refusal("NotSupported", f"the {self.driver_name} driver of {self.name} takes no injected faults")
-        try:
-            inject(fault)
-        except ValueError as exc:
-            raise Refusal("BadArgument", str(exc)) from None
-        return {"injected": fault}
