@@ -823,3 +823,20 @@ def test_astro_round_trips_through_toml() -> None:
     config = Config(astro=AstroConfig(night_sun_altitude_deg=-17.25))
     assert "[astro]\nnight_sun_altitude_deg = -17.25" in config_to_toml(config)
     assert round_trip(config) == config
+
+
+def test_every_service_of_the_example_config_can_be_built() -> None:
+    """What `make run` starts: each configured class, with its arguments, constructs (a typo fails here)."""
+    from pyros.serve import load_class
+
+    config = load_config(EXAMPLE, env={})
+    built = []
+    for name, service in config.hosts["control"].services.items():
+        if service.class_ is None:
+            continue
+        instance = load_class(str(service.class_))(**service.args)
+        built.append(name)
+        database = getattr(instance, "database", None)
+        if database is not None:
+            database.dispose()
+    assert {"echo", "requests", "dome", "telescope", "fw_vis", "fw_nir"} <= set(built)
