@@ -40,24 +40,41 @@ def is_motion(command: CommandSpec) -> bool:
     return bool(getattr(command.function, _MOTION_ATTR, False))
 
 
+def observatory_timing() -> tuple[Callable[[], float], Callable[[float], None]]:
+    """``(now, sleep)`` on the observatory clock, for simulators: UNIX seconds, and a sleep in observatory seconds."""
+    clock = get_clock()
+    return clock.now, lambda seconds: time.sleep(clock.wall_delay(seconds))
+
+
 class DeviceService(Service):
-    """Base of the device services: the control lease and its commands.
+    """Base of the device services: the control lease and its commands, the state, following motions.
 
     Args:
         name: The device instance name; also the MDP service name.
+        poll_s: Observatory seconds between two looks at a moving device.
+        timeout_s: Observatory seconds a motion may take before it is stopped and reported failed.
         clock: Monotonic clock of the lease (injectable for tests).
     """
 
-    def __init__(self, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, *, poll_s: float = 0.5, timeout_s: float = 600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 0 < poll_s <= 60 or not 0 < timeout_s <= 86400:
+            raise ValueError(f"poll_s must be in (0, 60] and timeout_s in (0, 86400], got {poll_s}, {timeout_s}")
         self.name = name
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
         self.lease = ControlLease(name)
         self.state = DeviceState(name)
         self._lease_clock = clock
 
-    poll_s: float = 0.5
-    """Observatory seconds between two looks at a moving device."""
-    timeout_s: float = 600.0
-    """Observatory seconds a motion may take before it is stopped and reported failed."""
+    def read_status(self) -> Any:
+        """Read the driver's status, publish it (:attr:`state`) and return it."""
+        status = self.driver.status()
+        self.state.update(**status.to_dict())
+        return status
+
+    driver: Any
+    """The device's driver (set by the subclass): ``status()`` with ``to_dict()``, and its commands."""
 
     def follow(self, session: Session, start: Callable[[], None], read: Callable[[], Any],
                done: Callable[[Any], bool], stop: Callable[[], None], what: str) -> dict[str, Any]:

@@ -12,16 +12,14 @@ The driver is chosen by configuration (``driver = "sim"``), never by tests.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from devices.common.device_service import DeviceService, motion
+from devices.common.device_service import DeviceService, motion, observatory_timing
 from devices.common.faults import DeviceFault
 from devices.dome.interface import DomeDriver, DomeStatus
 from devices.dome.shutter import ShutterState
 from devices.dome.sim import SimulatedDome
-from pyros.clock import get_clock
 from pyros.service import Quantity, Session, command, operation
 
 log = logging.getLogger(__name__)
@@ -38,9 +36,8 @@ def make_driver(driver: str, options: dict[str, Any]) -> DomeDriver:
         ValueError: For an unknown driver or options it does not take.
     """
     if driver == "sim":
-        clock = get_clock()
         try:
-            return SimulatedDome(clock.now, lambda seconds: time.sleep(clock.wall_delay(seconds)), **options)
+            return SimulatedDome(*observatory_timing(), **options)
         except TypeError as exc:
             raise ValueError(f"dome driver 'sim': {exc}") from None
     raise ValueError(f"unknown dome driver {driver!r}; available: {', '.join(DRIVERS)}")
@@ -63,13 +60,8 @@ class DomeService(DeviceService):
             timeout_s: Observatory seconds a motion may take before it is stopped and reported failed.
             **driver_options: The driver's own settings (e.g. ``rotation_speed_deg_s`` for ``sim``).
         """
-        super().__init__(name)
-        if not 0 < poll_s <= 60 or not 0 < timeout_s <= 86400:
-            raise ValueError(f"poll_s must be in (0, 60] and timeout_s in (0, 86400], got {poll_s}, {timeout_s}")
+        super().__init__(name, poll_s=poll_s, timeout_s=timeout_s)
         self.driver = make_driver(driver, driver_options)
-        self.driver_name = driver
-        self.poll_s = poll_s
-        self.timeout_s = timeout_s
 
     def on_start(self) -> None:
         """Publish the dome's state at once."""
@@ -79,8 +71,7 @@ class DomeService(DeviceService):
             log.warning("%s does not answer at start: %s", self.name, exc)
 
     def _read(self) -> DomeStatus:
-        status = self.driver.status()
-        self.state.update(**status.to_dict())
+        status: DomeStatus = self.read_status()
         return status
 
     def _follow(self, session: Session, start: Callable[[], None], done: Callable[[DomeStatus], bool],

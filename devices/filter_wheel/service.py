@@ -5,13 +5,11 @@ Published under ``/device/<name>/...``: ``filters``, ``slot``, ``filter``, ``tar
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from devices.common.device_service import DeviceService, motion
+from devices.common.device_service import DeviceService, motion, observatory_timing
 from devices.filter_wheel.interface import WheelStatus
 from devices.filter_wheel.sim import SimulatedWheel
-from pyros.clock import get_clock
 from pyros.service import Refusal, Session, command, operation
 
 DRIVERS = ("sim",)
@@ -25,10 +23,8 @@ def make_driver(name: str, driver: str, options: dict[str, Any]) -> SimulatedWhe
         ValueError: For an unknown driver or options it does not take.
     """
     if driver == "sim":
-        clock = get_clock()
         try:
-            return SimulatedWheel(clock.now, lambda seconds: time.sleep(clock.wall_delay(seconds)), name=name,
-                                  **options)
+            return SimulatedWheel(*observatory_timing(), name=name, **options)
         except TypeError as exc:
             raise ValueError(f"filter wheel driver 'sim': {exc}") from None
     raise ValueError(f"unknown filter wheel driver {driver!r}; available: {', '.join(DRIVERS)}")
@@ -51,14 +47,11 @@ class FilterWheelService(DeviceService):
             timeout_s: Observatory seconds a move may take before it is reported failed.
             **driver_options: The driver's own settings (``filters``, ``slot_time_s``, ...).
         """
-        super().__init__(name)
+        super().__init__(name, poll_s=poll_s, timeout_s=timeout_s)
         self.driver = make_driver(name, driver, driver_options)
-        self.poll_s = poll_s
-        self.timeout_s = timeout_s
 
     def _read(self) -> WheelStatus:
-        status = self.driver.status()
-        self.state.update(**status.to_dict())
+        status: WheelStatus = self.read_status()
         return status
 
     @command()

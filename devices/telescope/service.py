@@ -10,13 +10,11 @@ moves. The state is published under ``/device/<name>/...``: ``altitude_deg``,
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-from devices.common.device_service import DeviceService, motion
+from devices.common.device_service import DeviceService, motion, observatory_timing
 from devices.telescope.interface import MountDriver, MountStatus
 from devices.telescope.sim import SimulatedMount
-from pyros.clock import get_clock
 from pyros.config import active_config
 from pyros.service import CallContext, Quantity, Refusal, Session, command, operation
 
@@ -37,10 +35,8 @@ def make_driver(driver: str, options: dict[str, Any]) -> MountDriver:
     if driver == "sim":
         from pyros.astro import site_location
 
-        clock = get_clock()
         try:
-            return SimulatedMount(site_location(active_config().site), clock.now,
-                                  lambda seconds: time.sleep(clock.wall_delay(seconds)), **options)
+            return SimulatedMount(site_location(active_config().site), *observatory_timing(), **options)
         except TypeError as exc:
             raise ValueError(f"telescope driver 'sim': {exc}") from None
     raise ValueError(f"unknown telescope driver {driver!r}; available: {', '.join(DRIVERS)}")
@@ -63,17 +59,11 @@ class TelescopeService(DeviceService):
             timeout_s: Observatory seconds a slew may take before it is stopped and reported failed.
             **driver_options: The driver's own settings (``slew_rate_deg_s``, ``altitude_limit_deg``, ...).
         """
-        super().__init__(name)
-        if not 0 < poll_s <= 60 or not 0 < timeout_s <= 86400:
-            raise ValueError(f"poll_s must be in (0, 60] and timeout_s in (0, 86400], got {poll_s}, {timeout_s}")
+        super().__init__(name, poll_s=poll_s, timeout_s=timeout_s)
         self.driver = make_driver(driver, driver_options)
-        self.driver_name = driver
-        self.poll_s = poll_s
-        self.timeout_s = timeout_s
 
     def _read(self) -> MountStatus:
-        status = self.driver.status()
-        self.state.update(**status.to_dict())
+        status: MountStatus = self.read_status()
         return status
 
     def _slew(self, session: Session, start: Any, what: str) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from devices.common import MAJORDOME, DeviceDisconnected, DeviceFault, DeviceSilent
+from devices.common import DeviceDisconnected, DeviceFault, DeviceSilent
 from devices.dome.service import DomeService, make_driver
 from devices.dome.shutter import SHUTTER_COMMANDS, ShutterState, shutter_refusal
 from devices.dome.sim import SimulatedDome
-from pyros.clock import Clock, get_clock, set_clock
-from pyros.service import AccessPolicy, ServiceRuntime
+from pyros.service import ServiceRuntime
+from tests.unit.device_support import fast_device, run
 from tests.unit.test_service_support import call
 
 
@@ -122,26 +122,11 @@ def test_bad_settings_and_drivers_are_refused() -> None:
 
 # ------------------------------------------------------------------ the service, on a fast simulated clock
 
-TOKENS = {"maj": "admin", "alice-tok": "operator", "root": "admin"}
-NAMES = {"maj": MAJORDOME, "alice-tok": "alice", "root": "root"}
-
 
 @pytest.fixture
 def service() -> Iterator[ServiceRuntime]:
-    previous = get_clock()
-    set_clock(Clock.simulated(start="2030-06-01T03:00:00Z", speed=400.0))
-    runtime = ServiceRuntime(DomeService(rotation_speed_deg_s=4.0, shutter_time_s=40.0, poll_s=2.0),
-                             access=AccessPolicy(TOKENS, names=NAMES))
-    runtime.start()
-    yield runtime
-    runtime.close()
-    set_clock(previous)
-
-
-def run(runtime: ServiceRuntime, cmd: str, args: dict[str, Any] | None = None, token: str = "maj") -> Any:
-    started = call(runtime, cmd, args or {}, token=token)
-    assert started.ok, started.error
-    return call(runtime, "wait", {"session": started.data["session"]}, token=token).data
+    with fast_device(lambda: DomeService(rotation_speed_deg_s=4.0, shutter_time_s=40.0, poll_s=2.0)) as runtime:
+        yield runtime
 
 
 def test_open_rotate_park_through_the_service(service: ServiceRuntime) -> None:
@@ -150,26 +135,26 @@ def test_open_rotate_park_through_the_service(service: ServiceRuntime) -> None:
     assert opened["data"]["shutter_open_fraction"] == 1.0  # the last progress report
     turned = run(service, "rotate", {"azimuth": 120.0})
     assert turned["result"]["azimuth_deg"] == pytest.approx(120.0) and not turned["result"]["rotating"]
-    parked = run(service, "park", token="alice-tok")  # safety: no lease needed
+    parked = run(service, "park", token="eng")  # safety: no lease needed
     assert parked["success"] and parked["result"]["parked"]
     state = service.service.state.snapshot()
     assert state["parked"] is True and state["shutter"] == "closed" and math.isclose(state["azimuth_deg"], 0.0)
 
 
 def test_motion_needs_the_lease_and_bad_input_is_refused(service: ServiceRuntime) -> None:
-    refused = call(service, "open", token="alice-tok")
+    refused = call(service, "open", token="eng")
     assert refused.error.type == "NoControl"
     assert call(service, "rotate", {"azimuth": 400}, token="maj").error.type == "BadArgument"
     assert call(service, "rotate", {"azimuth": -1}, token="maj").error.type == "BadArgument"
     assert run(service, "rotate", {"azimuth": 360})["result"]["azimuth_deg"] == 0.0  # north, as 0
     assert call(service, "inject_fault", {"fault": {"fault": "melt"}}, token="root").error.type == "BadArgument"
-    assert call(service, "inject_fault", {"fault": {"fault": "clear"}}, token="alice-tok").error.type == \
+    assert call(service, "inject_fault", {"fault": {"fault": "clear"}}, token="eng").error.type == \
         "AccessDenied"
 
 
 def test_a_silent_dome_fails_the_operation_with_a_clear_message(service: ServiceRuntime) -> None:
     assert call(service, "inject_fault", {"fault": {"fault": "silence", "seconds": 3600}}, token="root").ok
-    outcome = run(service, "close", token="alice-tok")
+    outcome = run(service, "close", token="eng")
     assert not outcome["success"] and "DeviceSilent" in outcome["message"] and "does not answer" in outcome["message"]
     failed = call(service, "position")
     assert failed.error.type == "DeviceSilent"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
-from devices.common import MAJORDOME, DeviceFault
+from devices.common import DeviceFault
 from devices.filter_wheel.service import FilterWheelService, make_driver
 from devices.filter_wheel.sim import SimulatedWheel
-from pyros.clock import Clock, get_clock, set_clock
-from pyros.service import AccessPolicy, ServiceRuntime
+from pyros.service import ServiceRuntime
+from tests.unit.device_support import fast_device, run
 from tests.unit.test_service_support import call
 
 
@@ -55,20 +55,9 @@ def test_bad_wheels_and_filters() -> None:
 
 @pytest.fixture
 def service() -> Iterator[ServiceRuntime]:
-    previous = get_clock()
-    set_clock(Clock.simulated(start=1_780_279_200.0, speed=200.0))
-    runtime = ServiceRuntime(FilterWheelService("fw_vis", filters=["g", "r", "i", "z"], slot_time_s=2.0),
-                             access=AccessPolicy({"maj": "admin", "eng": "operator"}, names={"maj": MAJORDOME}))
-    runtime.start()
-    yield runtime
-    runtime.close()
-    set_clock(previous)
-
-
-def run(runtime: ServiceRuntime, cmd: str, args: dict[str, Any], token: str = "maj") -> Any:
-    started = call(runtime, cmd, args, token=token)
-    assert started.ok, started.error
-    return call(runtime, "wait", {"session": started.data["session"]}, token=token).data
+    with fast_device(lambda: FilterWheelService("fw_vis", filters=["g", "r", "i", "z"], slot_time_s=2.0),
+                     speed=200.0) as runtime:
+        yield runtime
 
 
 def test_set_filter_through_the_service(service: ServiceRuntime) -> None:

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
-from astropy.coordinates import EarthLocation
 
-from devices.common import MAJORDOME, DeviceFault, DeviceSilent
+from devices.common import DeviceFault, DeviceSilent
 from devices.telescope.horizon import Horizon
 from devices.telescope.service import TelescopeService, make_driver
 from devices.telescope.sim import SimulatedMount
 from pyros.astro import site_location
-from pyros.clock import Clock, get_clock, set_clock
+from pyros.clock import get_clock
 from pyros.config import SiteConfig
-from pyros.service import AccessPolicy, ServiceRuntime
+from pyros.service import ServiceRuntime
+from tests.unit.device_support import START, fast_device, run
 from tests.unit.test_service_support import call
 
 SITE = site_location(SiteConfig())
-START = 1_780_279_200.0  # 2026-06-01T02:00:00Z, night at San Pedro Martir
 
 
 class FakeTime:
@@ -113,26 +112,10 @@ def test_bad_settings_and_drivers() -> None:
         make_driver("ascom", {})
 
 
-TOKENS = {"maj": "admin", "eng": "operator"}
-NAMES = {"maj": MAJORDOME, "eng": "engineer"}
-
-
 @pytest.fixture
 def service() -> Iterator[ServiceRuntime]:
-    previous = get_clock()
-    set_clock(Clock.simulated(start=START, speed=500.0))
-    runtime = ServiceRuntime(TelescopeService(slew_rate_deg_s=3.0, poll_s=2.0),
-                             access=AccessPolicy(TOKENS, names=NAMES))
-    runtime.start()
-    yield runtime
-    runtime.close()
-    set_clock(previous)
-
-
-def run(runtime: ServiceRuntime, cmd: str, args: dict[str, Any] | None = None, token: str = "maj") -> Any:
-    started = call(runtime, cmd, args or {}, token=token)
-    assert started.ok, started.error
-    return call(runtime, "wait", {"session": started.data["session"]}, token=token).data
+    with fast_device(lambda: TelescopeService(slew_rate_deg_s=3.0, poll_s=2.0), speed=500.0) as runtime:
+        yield runtime
 
 
 def test_slew_track_and_park_through_the_service(service: ServiceRuntime) -> None:
