@@ -88,7 +88,7 @@ def test_an_unknown_revision_is_refused_and_nothing_is_created(database_url: str
 def test_the_demo_site(database: Database) -> None:
     with database.transaction() as session:
         counts = load_demo_site(session)
-    assert counts == {"countries": 2, "users": 4, "quotas": 6, "programs": 2, "devices": 7, "targets": 3,
+    assert counts == {"countries": 2, "users": 4, "quotas": 6, "programs": 4, "devices": 7, "targets": 3,
                       "requests": 3, "sequences": 4}
     with database.session() as session:
         assert {u.role for u in session.scalars(select(User))} == {"observer", "operator", "admin"}
