@@ -11,7 +11,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["pyros", "pyros.*", "servers", "servers.*", "devices", "devices.*", "webui", "webui.*"]),
     include_package_data=True,
-    package_data={"pyros": ["py.typed", "requests/schema/*.xsd", "db/migrations/script.py.mako"]},
+    package_data={"pyros": ["py.typed", "requests/schema/*.xsd", "db/migrations/script.py.mako"],
+                  "devices.plc": ["schema/*.json", "samples/*.json"]},
     install_requires=[
         "pyzmq>=25.1",
         "msgpack>=1.0.5",
@@ -24,6 +25,7 @@ setup(
         "alembic>=1.12",
         "psycopg[binary]>=3.1.12",
         "lxml>=5.0",
+        "jsonschema>=4.18",
     ],
     extras_require={
         "test": [
