@@ -6,6 +6,7 @@ import enum
 import inspect
 import math
 import re
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -201,8 +202,18 @@ class ParamSpec:
 
 
 def _split_annotated(annotation: Any, where: str) -> tuple[Any, Quantity | None]:
-    """``Annotated[T, Quantity(...)]`` → ``(T, Quantity)``; other hints unchanged."""
-    if typing.get_origin(annotation) is not typing.Annotated:
+    """``Annotated[T, Quantity(...)]`` → ``(T, Quantity)``, also inside ``Optional``; other hints unchanged."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        members = typing.get_args(annotation)
+        split = [_split_annotated(member, where) for member in members]
+        quantities = [quantity for _, quantity in split if quantity is not None]
+        if not quantities:
+            return annotation, None
+        if len(quantities) > 1:
+            raise TypeError(f"{where}: at most one Quantity per parameter")
+        return typing.Union[tuple(base for base, _ in split)], quantities[0]  # noqa: UP007
+    if origin is not typing.Annotated:
         return annotation, None
     base, *extras = typing.get_args(annotation)
     quantities = [extra for extra in extras if isinstance(extra, Quantity)]

@@ -117,3 +117,25 @@ def test_bad_declarations_fail_at_definition() -> None:
 
     with pytest.raises(TypeError, match="at most one Quantity"):
         ServiceRuntime(Twice())
+
+
+def test_an_optional_quantity_is_checked_when_given() -> None:
+    class Pointing(Service):
+        @command()
+        def point(self, ra: Annotated[float, Quantity("deg", 0.0, 360.0)] | None = None) -> float | None:
+            """Point.
+
+            Args:
+                ra: Where, if anywhere.
+            """
+            return ra
+
+    runtime = ServiceRuntime(Pointing())
+    try:
+        assert call(runtime, "point").data is None
+        assert call(runtime, "point", {"ra": 12.5}).data == 12.5
+        assert "outside [0 deg, 360 deg]" in error(call(runtime, "point", {"ra": 400}))[1]
+        param = call(runtime, "describe").data["commands"]["point"]["params"][0]
+        assert param["unit"] == "deg" and param["type"] in ("float | None", "Optional[float]")
+    finally:
+        runtime.close()
