@@ -946,5 +946,41 @@ def request_cancel(state: _State, request_id: int, reason: str, endpoint: str | 
     _print(data, True) if as_json else click.echo(_request_line(data))
 
 
+@main.group("simulate")
+def simulate_group() -> None:
+    """Simulators that act on the running observatory."""
+
+
+@simulate_group.command("users")
+@click.argument("scenario", type=click.Path(dir_okay=False, exists=True))
+@_client_options
+@click.pass_obj
+def simulate_users(state: _State, scenario: str, endpoint: str | None, token: str | None, timeout: float | None,
+                   as_json: bool) -> None:
+    """Submit the request files of SCENARIO's userSimulator entries at their times (observatory clock)."""
+    from pyros.simulation import ScenarioError, UserSimulator, load_scenario
+
+    config = state.config()
+    clock = Clock.from_config(config.clock)
+    with _client(state, endpoint, token, timeout) as client:
+        def submit(document: str, user: str | None) -> Any:
+            return client.call("requests", "submit", {"document": document, **({"user": user} if user else {})})
+
+        try:
+            simulator = UserSimulator(load_scenario(scenario), Path(scenario).resolve().parent, submit, clock)
+        except ScenarioError as exc:
+            raise click.BadParameter(str(exc), param_hint="SCENARIO") from None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: simulator.stop())
+        submissions = simulator.run()
+    if as_json:
+        _print([{"time_s": s.time_s, "file": s.file, "user": s.user, "ok": s.ok, "outcome": s.outcome}
+                for s in submissions], True)
+    else:
+        for s in submissions:
+            outcome = f"request {s.outcome['id']} {s.outcome['status']}" if s.ok else f"refused: {s.outcome}"
+            click.echo(f"t={s.time_s:>8g} s  {Path(s.file).name}: {outcome}")
+
+
 from pyros.db.cli import db_group  # noqa: E402  (the db commands live with the data model)
 main.add_command(db_group)

@@ -103,3 +103,17 @@ def test_only_operators_act_for_others(site: Path) -> None:
     assert code == 0 and submitted["data"]["user"] == "bruno"
     code, refused = ask(site, "cancel", str(submitted["data"]["id"]))
     assert code == 1 and refused["error"]["type"] == "AccessDenied" and "bruno's" in refused["error"]["message"]
+
+
+def test_the_user_simulator_submits_a_scenario(site: Path, tmp_path: Path) -> None:
+    scenario = tmp_path / "night.json"
+    scenario.write_text(json.dumps([5, {"time": 0.2, "userSimulator": str(EXAMPLES / "calibrations.xml")},
+                                    {"time": 0.4, "userSimulator": {"file": str(EXAMPLES / "m31_deep.xml"),
+                                                                    "user": "bruno"}}]))
+    result = run_pyros(site, "simulate", "users", str(scenario), "--token", "alice-token", "--json")
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)["data"]
+    assert [o["ok"] for o in outcomes] == [True, False]  # alice may not submit for bruno
+    assert outcomes[0]["outcome"]["status"] == "accepted" and "AccessDenied" in outcomes[1]["outcome"]
+    human = run_pyros(site, "request", "list", "--token", "alice-token")
+    assert "Calibrations: Nightly calibrations" in human.stdout
