@@ -119,7 +119,7 @@ class CameraService(DeviceService):
             except ValueError as exc:
                 raise Refusal("BadArgument", str(exc)) from None
 
-        outcome = self.follow(session, start, self._read, lambda s: s.images > before, self.driver.abort,
+        outcome = self.follow_motion(session, start, self._read, lambda s: s.images > before, self.driver.abort,
                               f"the {exposure:g} s {type} exposure")
         return {**outcome, "image": outcome.get("last_image") if not outcome.get("aborted") else None}
 

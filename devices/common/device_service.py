@@ -76,7 +76,7 @@ class DeviceService(Service):
     driver: Any
     """The device's driver (set by the subclass): ``status()`` with ``to_dict()``, and its commands."""
 
-    def follow(self, session: Session, start: Callable[[], None], read: Callable[[], Any],
+    def follow_motion(self, session: Session, start: Callable[[], None], read: Callable[[], Any],
                done: Callable[[Any], bool], stop: Callable[[], None], what: str) -> dict[str, Any]:
         """Start a motion, then report the device's status until it is done.
 

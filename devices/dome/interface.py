@@ -59,5 +59,8 @@ class DomeDriver(Protocol):
     def start_rotation(self, azimuth_deg: float) -> None:
         """Start turning to ``azimuth_deg`` (the shorter way)."""
 
+    def start_park(self) -> None:
+        """Start turning to the park position (the caller closes the shutter first)."""
+
     def stop(self) -> None:
         """Stop every motion where it is."""

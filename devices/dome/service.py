@@ -17,16 +17,20 @@ from typing import Annotated, Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
 from devices.common.faults import DeviceFault
+from devices.dome.follower import DomeFollower
 from devices.dome.interface import DomeDriver, DomeStatus
 from devices.dome.shutter import ShutterState
 from devices.dome.sim import SimulatedDome
-from pyros.service import Quantity, Session, command, operation
+from pyros.clock import get_clock
+from pyros.config import active_config
+from pyros.kv.subscriber import KVSubscriber
+from pyros.service import CallContext, Quantity, Session, command, operation
 
 log = logging.getLogger(__name__)
 
 Azimuth = Annotated[float, Quantity("deg", minimum=0.0, maximum=360.0)]
-DRIVERS = ("sim",)
-"""Drivers a dome can use (``indi`` comes with the INDI device drivers)."""
+DRIVERS = ("sim", "indi")
+"""Drivers a dome can use: the simulator, or a dome behind an INDI server."""
 
 
 def make_driver(driver: str, options: dict[str, Any]) -> DomeDriver:
@@ -40,6 +44,13 @@ def make_driver(driver: str, options: dict[str, Any]) -> DomeDriver:
             return SimulatedDome(*observatory_timing(), **options)
         except TypeError as exc:
             raise ValueError(f"dome driver 'sim': {exc}") from None
+    if driver == "indi":
+        from devices.dome.indi import IndiDome
+
+        try:
+            return IndiDome(**options)
+        except TypeError as exc:
+            raise ValueError(f"dome driver 'indi': {exc}") from None
     raise ValueError(f"unknown dome driver {driver!r}; available: {', '.join(DRIVERS)}")
 
 
@@ -50,7 +61,7 @@ class DomeService(DeviceService):
     version = "1.0.0"
 
     def __init__(self, name: str = "dome", driver: str = "sim", poll_s: float = 0.5, timeout_s: float = 600.0,
-                 **driver_options: Any) -> None:
+                 telescope: str = "telescope", follow_tolerance_deg: float = 2.0, **driver_options: Any) -> None:
         """Create the service and its driver.
 
         Args:
@@ -58,10 +69,44 @@ class DomeService(DeviceService):
             driver: ``sim``.
             poll_s: Observatory seconds between two looks at a moving dome.
             timeout_s: Observatory seconds a motion may take before it is stopped and reported failed.
+            telescope: The telescope the dome follows (its state is read from the K/V store).
+            follow_tolerance_deg: How far the slit may lag behind the telescope while following.
             **driver_options: The driver's own settings (e.g. ``rotation_speed_deg_s`` for ``sim``).
         """
         super().__init__(name, poll_s=poll_s, timeout_s=timeout_s)
         self.driver = make_driver(driver, driver_options)
+        self.telescope = telescope
+        self._follower = DomeFollower(self.driver, self._telescope_azimuth, tolerance_deg=follow_tolerance_deg)
+        self._telescope_state: KVSubscriber | None = None
+
+    def _telescope_azimuth(self) -> float | None:
+        if self._telescope_state is None:
+            kv = active_config().kv
+            self._telescope_state = KVSubscriber(kv.snapshot, kv.publisher, f"/device/{self.telescope}/")
+        value = self._telescope_state.get(f"/device/{self.telescope}/azimuth_deg")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def on_stop(self) -> None:
+        """Stop following and close the telescope subscription."""
+        self._follower.stop()
+        if self._telescope_state is not None:
+            self._telescope_state.stop()
+
+    @command(level="operator")
+    def follow(self, call: CallContext, on: bool) -> dict[str, Any]:
+        """Keep the slit in front of the telescope (on: motion, lease needed), or stop following (off: safety).
+
+        Args:
+            on: Whether to follow.
+        """
+        if on:
+            self.lease.check_motion(call.principal, self._lease_clock())
+            self._follower.poll_s = get_clock().wall_delay(self.poll_s)
+            self._follower.start()
+        else:
+            self._follower.stop()
+        self.state.update(following=self._follower.running)
+        return {**self._read().to_dict(), "following": self._follower.running}
 
     def on_start(self) -> None:
         """Publish the dome's state at once."""
@@ -76,7 +121,7 @@ class DomeService(DeviceService):
 
     def _follow(self, session: Session, start: Callable[[], None], done: Callable[[DomeStatus], bool],
                 what: str) -> dict[str, Any]:
-        return self.follow(session, start, self._read, done, self.driver.stop, what)
+        return self.follow_motion(session, start, self._read, done, self.driver.stop, what)
 
     @command()
     def position(self) -> dict[str, Any]:
@@ -110,14 +155,17 @@ class DomeService(DeviceService):
 
     @operation(level="operator")
     def park(self, session: Session) -> dict[str, Any]:
-        """Close the shutter and turn to the park azimuth (safety)."""
+        """Stop following, close the shutter and turn to the park azimuth (safety)."""
+        self._follower.stop()
+        self.state.update(following=False)
         self._follow(session, self.driver.start_close, lambda s: s.shutter is ShutterState.CLOSED,
                      "closing the shutter")
-        return self._follow(session, lambda: self.driver.start_rotation(self.driver.park_azimuth_deg),
-                            lambda s: s.parked, "parking")
+        return self._follow(session, self.driver.start_park, lambda s: s.parked, "parking")
 
     @command(level="operator")
     def stop(self) -> dict[str, Any]:
-        """Stop every motion where it is (safety)."""
+        """Stop every motion where it is, and stop following (safety)."""
+        self._follower.stop()
+        self.state.update(following=False)
         self.driver.stop()
         return self._read().to_dict()

@@ -149,6 +149,10 @@ class SimulatedDome:
             distance = _signed_distance(here, azimuth_deg)
             self._rotation = (now, distance, azimuth_deg) if abs(distance) > 1e-9 else None
 
+    def start_park(self) -> None:
+        """Start turning to the park azimuth."""
+        self.start_rotation(self.park_azimuth_deg)
+
     def stop(self) -> None:
         """Stop rotation and shutter where they are."""
         now = self._command()

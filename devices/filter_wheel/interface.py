@@ -44,3 +44,6 @@ class WheelDriver(Protocol):
 
     def start_move(self, slot: int) -> None:
         """Start turning to ``slot`` (1-based)."""
+
+    def slot_of(self, filter_name: str) -> int:
+        """The slot holding ``filter_name``; ``ValueError`` naming the wheel's filters if none does."""

@@ -8,15 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
-from devices.filter_wheel.interface import WheelStatus
+from devices.filter_wheel.interface import WheelDriver, WheelStatus
 from devices.filter_wheel.sim import SimulatedWheel
 from pyros.service import Refusal, Session, command, operation
 
-DRIVERS = ("sim",)
-"""Drivers a filter wheel can use (``indi`` comes with the INDI device drivers)."""
+DRIVERS = ("sim", "indi")
+"""Drivers a filter wheel can use: the simulator, or a wheel behind an INDI server."""
 
 
-def make_driver(name: str, driver: str, options: dict[str, Any]) -> SimulatedWheel:
+def make_driver(name: str, driver: str, options: dict[str, Any]) -> WheelDriver:
     """The wheel driver named in the configuration.
 
     Raises:
@@ -27,6 +27,13 @@ def make_driver(name: str, driver: str, options: dict[str, Any]) -> SimulatedWhe
             return SimulatedWheel(*observatory_timing(), name=name, **options)
         except TypeError as exc:
             raise ValueError(f"filter wheel driver 'sim': {exc}") from None
+    if driver == "indi":
+        from devices.filter_wheel.indi import IndiWheel
+
+        try:
+            return IndiWheel(**options)
+        except TypeError as exc:
+            raise ValueError(f"filter wheel driver 'indi': {exc}") from None
     raise ValueError(f"unknown filter wheel driver {driver!r}; available: {', '.join(DRIVERS)}")
 
 
@@ -71,5 +78,5 @@ class FilterWheelService(DeviceService):
             slot = self.driver.slot_of(filter)
         except ValueError as exc:
             raise Refusal("BadArgument", str(exc)) from None
-        return self.follow(session, lambda: self.driver.start_move(slot), self._read,
+        return self.follow_motion(session, lambda: self.driver.start_move(slot), self._read,
                            lambda s: s.slot == slot, lambda: None, f"the move to {filter}")

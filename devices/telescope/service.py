@@ -22,8 +22,8 @@ RightAscension = Annotated[float, Quantity("deg", minimum=0.0, maximum=360.0)]
 Declination = Annotated[float, Quantity("deg", minimum=-90.0, maximum=90.0)]
 Altitude = Annotated[float, Quantity("deg", minimum=0.0, maximum=90.0)]
 Azimuth = Annotated[float, Quantity("deg", minimum=0.0, maximum=360.0)]
-DRIVERS = ("sim",)
-"""Drivers a telescope can use (``indi`` comes with the INDI device drivers)."""
+DRIVERS = ("sim", "indi")
+"""Drivers a telescope can use: the simulator, or a mount behind an INDI server."""
 
 
 def make_driver(driver: str, options: dict[str, Any]) -> MountDriver:
@@ -39,6 +39,14 @@ def make_driver(driver: str, options: dict[str, Any]) -> MountDriver:
             return SimulatedMount(site_location(active_config().site), *observatory_timing(), **options)
         except TypeError as exc:
             raise ValueError(f"telescope driver 'sim': {exc}") from None
+    if driver == "indi":
+        from devices.telescope.indi import IndiMount
+        from pyros.astro import site_location
+
+        try:
+            return IndiMount(site_location(active_config().site), **options)
+        except TypeError as exc:
+            raise ValueError(f"telescope driver 'indi': {exc}") from None
     raise ValueError(f"unknown telescope driver {driver!r}; available: {', '.join(DRIVERS)}")
 
 
@@ -68,7 +76,7 @@ class TelescopeService(DeviceService):
 
     def _slew(self, session: Session, start: Any, what: str) -> dict[str, Any]:
         try:
-            return self.follow(session, start, self._read, lambda s: not s.slewing, self.driver.stop, what)
+            return self.follow_motion(session, start, self._read, lambda s: not s.slewing, self.driver.stop, what)
         except ValueError as exc:  # below the altitude limit, or out of range: nothing moved
             raise Refusal("BadTarget", str(exc)) from None
 
@@ -118,7 +126,7 @@ class TelescopeService(DeviceService):
     @operation(level="operator")
     def park(self, session: Session) -> dict[str, Any]:
         """Slew to the park position and stop tracking (safety)."""
-        return self.follow(session, self.driver.start_park, self._read, lambda s: s.parked, self.driver.stop,
+        return self.follow_motion(session, self.driver.start_park, self._read, lambda s: s.parked, self.driver.stop,
                            "parking")
 
     @command(level="operator")
