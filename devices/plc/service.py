@@ -10,7 +10,7 @@ A background poll reads the PLC every ``poll_s`` observatory seconds and publish
 
 When no reading has succeeded for more than ``stale_after_s`` the last quantities are published
 again with ``valid: false`` and ``stale: true``, and this is logged once (and once more on recovery).
-The driver is chosen by configuration (``driver = "sim"``).
+The driver is chosen by configuration (``driver = "sim"`` or ``"indi"``).
 """
 
 from __future__ import annotations
@@ -36,14 +36,18 @@ from pyros.simulation.scenario import ScenarioError
 
 log = logging.getLogger(__name__)
 
-DRIVERS = ("sim",)
-"""Drivers a PLC can use (a TCP driver for the Beckhoff PLC comes later)."""
+DRIVERS = ("sim", "indi")
+"""Drivers a PLC can use: the simulator, an INDI weather device (a TCP driver for the Beckhoff PLC comes later)."""
 STOP_TIMEOUT_S = 10.0
 """Wall seconds ``on_stop`` waits for the poll thread to end."""
 
 
 def make_driver(name: str, driver: str, options: dict[str, Any]) -> PlcDriver:
-    """The PLC driver named in the configuration (the simulator's longitude comes from ``[site]``).
+    """The PLC driver named in the configuration.
+
+    The simulator's longitude and the INDI weather device's site name come from ``[site]``; ``indi`` takes
+    ``host``, ``port``, ``device``, ``connect_timeout_s``, ``reply_timeout_s`` and ``max_age_s``
+    (:class:`devices.plc.indi.IndiWeather`).
 
     Raises:
         ValueError: For an unknown driver or options it does not take.
@@ -54,6 +58,14 @@ def make_driver(name: str, driver: str, options: dict[str, Any]) -> PlcDriver:
             return SimulatedPlc(*observatory_timing(), name=name, **options)
         except TypeError as exc:
             raise ValueError(f"PLC driver 'sim': {exc}") from None
+    if driver == "indi":
+        from devices.plc.indi import IndiWeather
+
+        options = {"site": active_config().site.name, **options}
+        try:
+            return IndiWeather(**options)
+        except TypeError as exc:
+            raise ValueError(f"PLC driver 'indi': {exc}") from None
     raise ValueError(f"unknown PLC driver {driver!r}; available: {', '.join(DRIVERS)}")
 
 
@@ -70,7 +82,7 @@ class PlcService(DeviceService):
 
         Args:
             name: Device name (also the MDP service name given by the configuration).
-            driver: ``sim``.
+            driver: ``sim`` (the simulator) or ``indi`` (an INDI weather station).
             poll_s: Observatory seconds between two readings of the PLC, in (0, 60].
             stale_after_s: Observatory seconds without a good reading after which the data are stale;
                 3 polls by default.
