@@ -13,13 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from devices.camera.image_archive import ArchiveFull, ImageArchive
+from devices.camera.indi import IndiCamera
 from devices.camera.sim import CameraSite, CameraStatus, ExposureRequest, SimulatedCamera
 from devices.common.device_service import DeviceService, motion, observatory_timing
 from pyros.config import active_config
 from pyros.service import Quantity, Refusal, Session, command, operation
 
-DRIVERS = ("sim",)
-"""Drivers a camera can use (``indi`` comes with the INDI device drivers)."""
+DRIVERS = ("sim", "indi")
+"""Drivers a camera can use: the simulator, or a camera behind an INDI server."""
 DEFAULT_FILTERS = {"g": (25.0, 2.0), "r": (25.0, 3.0), "i": (24.6, 4.0), "z": (24.0, 5.0)}
 """Filters of the simulated visible camera: name → (zero point mag, sky e-/s/px)."""
 
@@ -30,18 +31,28 @@ RightAscension = Annotated[float, Quantity("deg", minimum=0.0, maximum=360.0)]
 Declination = Annotated[float, Quantity("deg", minimum=-90.0, maximum=90.0)]
 
 
-def make_driver(name: str, driver: str, archive: str, min_free_mb: float, options: dict[str, Any]) -> SimulatedCamera:
+def make_driver(name: str, driver: str, archive: str, min_free_mb: float,
+                options: dict[str, Any]) -> SimulatedCamera | IndiCamera:
     """The camera driver named in the configuration (site and observatory from the configuration).
+
+    ``sim`` takes ``filters`` and the simulator's settings; ``indi`` takes ``host``, ``port``,
+    ``device``, ``connect_timeout_s``, ``reply_timeout_s``, ``readout_timeout_s``, ``gain_e_per_adu``,
+    ``read_noise_e`` and ``pixel_scale_arcsec`` (see :class:`devices.camera.indi.IndiCamera`).
 
     Raises:
         ValueError: For an unknown driver or options it does not take.
     """
-    if driver != "sim":
+    if driver not in DRIVERS:
         raise ValueError(f"unknown camera driver {driver!r}; available: {', '.join(DRIVERS)}")
     config = active_config()
     site = CameraSite(config.site.name, "PyROS telescope", config.site.latitude_deg, config.site.longitude_deg,
                       config.site.elevation_m)
     store = ImageArchive(archive, int(min_free_mb * 1024 * 1024), site_longitude_deg=config.site.longitude_deg)
+    if driver == "indi":
+        try:
+            return IndiCamera(name, site, store, observatory_timing()[0], **options)
+        except TypeError as exc:
+            raise ValueError(f"camera driver 'indi': {exc}") from None
     filters = {str(k): (float(v[0]), float(v[1])) for k, v in options.pop("filters", DEFAULT_FILTERS).items()}
     try:
         return SimulatedCamera(name, site, store, *observatory_timing(), filters=filters, **options)
@@ -62,7 +73,7 @@ class CameraService(DeviceService):
 
         Args:
             name: Device name (``cam_vis``, ``cam_nir``).
-            driver: ``sim``.
+            driver: ``sim`` (the simulator) or ``indi`` (a CCD behind an INDI server).
             archive: Root directory of the image archive.
             min_free_mb: Free space (MiB) the archive must keep; exposures that would go below are refused.
             poll_s: Observatory seconds between two looks at an exposure.
