@@ -22,9 +22,10 @@ def _device_services() -> list[Service]:
     from devices.camera.service import CameraService
     from devices.dome.service import DomeService
     from devices.filter_wheel.service import FilterWheelService
+    from devices.plc.service import PlcService
     from devices.telescope.service import TelescopeService
 
-    return [DomeService(), TelescopeService(), FilterWheelService(), CameraService(archive="var/images")]
+    return [PlcService(), DomeService(), TelescopeService(), FilterWheelService(), CameraService(archive="var/images")]
 
 
 def _param(p: dict[str, Any]) -> str:

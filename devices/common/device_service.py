@@ -18,7 +18,9 @@ from typing import Annotated, Any, TypeVar
 from devices.common.control_lease import ControlLease
 from devices.common.device_state import DeviceState
 from devices.common.faults import DeviceFault
+from devices.common.scenario_player import ScenarioPlayer, fault_events
 from pyros.clock import get_clock
+from pyros.simulation.scenario import ScenarioError, load_scenario
 from pyros.kv.publisher import KVPublisher
 from pyros.service import CallContext, CommandSpec, Quantity, Refusal, Service, Session, command
 
@@ -66,6 +68,7 @@ class DeviceService(Service):
         self.lease = ControlLease(name)
         self.state = DeviceState(name)
         self._lease_clock = clock
+        self._scenario: ScenarioPlayer | None = None
 
     def read_status(self) -> Any:
         """Read the driver's status, publish it (:attr:`state`) and return it."""
@@ -153,6 +156,41 @@ class DeviceService(Service):
         except ValueError as exc:
             raise Refusal("BadArgument", str(exc)) from None
         return {"injected": fault}
+
+    @command(level="admin")
+    def scenario(self, path: str) -> dict[str, Any]:
+        """Make the simulated device follow a scenario file from now on (simulators only; see docs/devices.md).
+
+        A driver that reads scenarios itself (the PLC's values) gets the file;
+        for the others, the file's entries for this device are faults, applied
+        at their times.
+
+        Args:
+            path: The scenario file (JSON), as the service's host sees it.
+        """
+        clock = get_clock()
+        start = clock.now()
+        load = getattr(self.driver, "load_scenario", None)
+        inject = getattr(self.driver, "inject_fault", None)
+        try:
+            if load is not None:
+                loaded = load(path, start)
+                return {"path": path, "start": start, "duration_s": loaded.duration_s, "events": len(loaded.events)}
+            if inject is None:
+                raise Refusal("NotSupported", f"the driver of {self.name} follows no scenarios")
+            scenario = load_scenario(path)
+            events = fault_events(scenario, self.name)
+        except (ScenarioError, ValueError) as exc:
+            raise Refusal("BadArgument", str(exc)) from None
+        if self._scenario is not None:
+            self._scenario.stop()
+        self._scenario = ScenarioPlayer(events, inject, clock, start).begin()
+        return {"path": path, "start": start, "duration_s": scenario.duration_s, "events": len(events)}
+
+    def on_stop(self) -> None:
+        """Stop a scenario being played."""
+        if self._scenario is not None:
+            self._scenario.stop()
 
     @command()
     def control(self) -> dict[str, object]:

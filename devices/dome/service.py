@@ -87,7 +87,8 @@ class DomeService(DeviceService):
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     def on_stop(self) -> None:
-        """Stop following and close the telescope subscription."""
+        """Stop following, close the telescope subscription, stop any scenario being played."""
+        super().on_stop()
         self._follower.stop()
         if self._telescope_state is not None:
             self._telescope_state.stop()

@@ -32,7 +32,6 @@ from pyros.clock import format_instant, get_clock
 from pyros.config import active_config
 from pyros.kv.publisher import KVPublisher
 from pyros.service import Refusal, command
-from pyros.simulation.scenario import ScenarioError
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,8 @@ class PlcService(DeviceService):
         self._thread.start()
 
     def on_stop(self) -> None:
-        """Stop the poll and wait for it (at most :data:`STOP_TIMEOUT_S`)."""
+        """Stop the poll and wait for it (at most :data:`STOP_TIMEOUT_S`), and any scenario being played."""
+        super().on_stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT_S)
@@ -242,24 +242,6 @@ class PlcService(DeviceService):
             raise Refusal("BadArgument", str(exc)) from None
         status = self._read()
         return {"device": device, "switch": switch, "on": on, "status": status.device(device).to_dict()}
-
-    @command(level="admin")
-    def scenario(self, path: str) -> dict[str, Any]:
-        """Make the simulated PLC follow a scenario file from now on (simulators only; see docs/devices.md).
-
-        Args:
-            path: The scenario file (JSON), as the service's host sees it.
-        """
-        load = getattr(self.driver, "load_scenario", None)
-        if load is None:
-            raise Refusal("NotSupported", f"the driver of {self.name} follows no scenarios")
-        start = get_clock().now()
-        try:
-            loaded = load(path, start)
-        except (ScenarioError, ValueError) as exc:
-            raise Refusal("BadArgument", str(exc)) from None
-        return {"path": path, "start": format_instant(start), "duration_s": loaded.duration_s,
-                "events": len(loaded.events)}
 
 
 def _power(status: PlcStatus) -> dict[str, dict[str, bool]]:

@@ -12,6 +12,7 @@ from devices.dome.service import DomeService, make_driver
 from devices.dome.shutter import SHUTTER_COMMANDS, ShutterState, shutter_refusal
 from devices.dome.sim import SimulatedDome
 from pyros.service import ServiceRuntime
+from pyros.testing import wait_until
 from tests.unit.device_support import fast_device, run
 from tests.unit.test_service_support import call
 
@@ -158,3 +159,19 @@ def test_a_silent_dome_fails_the_operation_with_a_clear_message(service: Service
     assert not outcome["success"] and "DeviceSilent" in outcome["message"] and "does not answer" in outcome["message"]
     failed = call(service, "position")
     assert failed.error.type == "DeviceSilent"
+
+
+def test_a_scenario_delivers_faults_at_their_times(service: ServiceRuntime, tmp_path: Any) -> None:
+    path = tmp_path / "faults.json"
+    path.write_text('[4000, {"time": 400, "dome": {"fault": "silence", "seconds": 800}},'
+                    ' {"time": 10, "telescope": {"fault": "disconnect"}}]')
+    assert call(service, "scenario", {"path": str(path)}, token="eng").error.type == "AccessDenied"
+    loaded = call(service, "scenario", {"path": str(path)}, token="root").data
+    assert loaded["events"] == 1 and loaded["duration_s"] == 4000  # the telescope's entry is not the dome's
+    assert call(service, "position").ok  # before 400 s of observatory time (1 s of wall time at 400x)
+    wait_until(lambda: not call(service, "position").ok, timeout=30, what="the silence from the scenario")
+    assert call(service, "position").error.type == "DeviceSilent"
+    bad = tmp_path / "bad.json"
+    bad.write_text('[100, {"time": 1, "dome": {"open": true}}]')
+    refused = call(service, "scenario", {"path": str(bad)}, token="root").error
+    assert refused.type == "BadArgument" and "entry 1: the action for dome must be" in refused.message
