@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
+from devices.common.driver_choice import choose_driver
 from devices.common.faults import DeviceFault
 from devices.dome.follower import DomeFollower
 from devices.dome.interface import DomeDriver, DomeStatus
@@ -34,24 +35,18 @@ DRIVERS = ("sim", "indi")
 
 
 def make_driver(driver: str, options: dict[str, Any]) -> DomeDriver:
-    """The dome driver named in the configuration.
+    """The dome driver named in the configuration (``sim`` or ``indi``, see :data:`DRIVERS`).
 
     Raises:
         ValueError: For an unknown driver or options it does not take.
     """
-    if driver == "sim":
-        try:
-            return SimulatedDome(*observatory_timing(), **options)
-        except TypeError as exc:
-            raise ValueError(f"dome driver 'sim': {exc}") from None
-    if driver == "indi":
+    def indi(**settings: Any) -> DomeDriver:
         from devices.dome.indi import IndiDome
 
-        try:
-            return IndiDome(**options)
-        except TypeError as exc:
-            raise ValueError(f"dome driver 'indi': {exc}") from None
-    raise ValueError(f"unknown dome driver {driver!r}; available: {', '.join(DRIVERS)}")
+        return IndiDome(**settings)
+
+    return choose_driver("dome", driver, {"sim": lambda **s: SimulatedDome(*observatory_timing(), **s),
+                                          "indi": indi}, options)
 
 
 class DomeService(DeviceService):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
+from devices.common.driver_choice import choose_driver
 from devices.filter_wheel.interface import WheelDriver, WheelStatus
 from devices.filter_wheel.sim import SimulatedWheel
 from pyros.service import Refusal, Session, command, operation
@@ -22,19 +23,14 @@ def make_driver(name: str, driver: str, options: dict[str, Any]) -> WheelDriver:
     Raises:
         ValueError: For an unknown driver or options it does not take.
     """
-    if driver == "sim":
-        try:
-            return SimulatedWheel(*observatory_timing(), name=name, **options)
-        except TypeError as exc:
-            raise ValueError(f"filter wheel driver 'sim': {exc}") from None
-    if driver == "indi":
+    def indi(**settings: Any) -> WheelDriver:
         from devices.filter_wheel.indi import IndiWheel
 
-        try:
-            return IndiWheel(**options)
-        except TypeError as exc:
-            raise ValueError(f"filter wheel driver 'indi': {exc}") from None
-    raise ValueError(f"unknown filter wheel driver {driver!r}; available: {', '.join(DRIVERS)}")
+        return IndiWheel(**settings)
+
+    return choose_driver("filter wheel", driver,
+                         {"sim": lambda **s: SimulatedWheel(*observatory_timing(), name=name, **s), "indi": indi},
+                         options)
 
 
 class FilterWheelService(DeviceService):

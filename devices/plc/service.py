@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
+from devices.common.driver_choice import choose_driver
 from devices.common.faults import DeviceFault
 from devices.plc.interface import PlcDriver
 from devices.plc.names import name_key
@@ -51,21 +52,17 @@ def make_driver(name: str, driver: str, options: dict[str, Any]) -> PlcDriver:
     Raises:
         ValueError: For an unknown driver or options it does not take.
     """
-    if driver == "sim":
-        options = {"longitude_deg": active_config().site.longitude_deg, **options}
-        try:
-            return SimulatedPlc(*observatory_timing(), name=name, **options)
-        except TypeError as exc:
-            raise ValueError(f"PLC driver 'sim': {exc}") from None
-    if driver == "indi":
+    site = active_config().site
+
+    def indi(**settings: Any) -> PlcDriver:
         from devices.plc.indi import IndiWeather
 
-        options = {"site": active_config().site.name, **options}
-        try:
-            return IndiWeather(**options)
-        except TypeError as exc:
-            raise ValueError(f"PLC driver 'indi': {exc}") from None
-    raise ValueError(f"unknown PLC driver {driver!r}; available: {', '.join(DRIVERS)}")
+        return IndiWeather(**{"site": site.name, **settings})
+
+    def sim(**settings: Any) -> PlcDriver:
+        return SimulatedPlc(*observatory_timing(), name=name, **{"longitude_deg": site.longitude_deg, **settings})
+
+    return choose_driver("PLC", driver, {"sim": sim, "indi": indi}, options)
 
 
 class PlcService(DeviceService):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
+from devices.common.driver_choice import choose_driver
 from devices.telescope.interface import MountDriver, MountStatus
 from devices.telescope.sim import SimulatedMount
 from pyros.config import active_config
@@ -32,22 +33,17 @@ def make_driver(driver: str, options: dict[str, Any]) -> MountDriver:
     Raises:
         ValueError: For an unknown driver or options it does not take.
     """
-    if driver == "sim":
-        from pyros.astro import site_location
+    from pyros.astro import site_location
 
-        try:
-            return SimulatedMount(site_location(active_config().site), *observatory_timing(), **options)
-        except TypeError as exc:
-            raise ValueError(f"telescope driver 'sim': {exc}") from None
-    if driver == "indi":
+    def indi(**settings: Any) -> MountDriver:
         from devices.telescope.indi import IndiMount
-        from pyros.astro import site_location
 
-        try:
-            return IndiMount(site_location(active_config().site), **options)
-        except TypeError as exc:
-            raise ValueError(f"telescope driver 'indi': {exc}") from None
-    raise ValueError(f"unknown telescope driver {driver!r}; available: {', '.join(DRIVERS)}")
+        return IndiMount(site_location(active_config().site), **settings)
+
+    def sim(**settings: Any) -> MountDriver:
+        return SimulatedMount(site_location(active_config().site), *observatory_timing(), **settings)
+
+    return choose_driver("telescope", driver, {"sim": sim, "indi": indi}, options)
 
 
 class TelescopeService(DeviceService):
