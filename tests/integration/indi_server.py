@@ -14,9 +14,11 @@ import signal
 import socket
 import subprocess
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from pyros.clock import Clock, get_clock, set_clock
 from pyros.testing import free_port, wait_until
 
 START_TIMEOUT = 30.0
@@ -83,3 +85,12 @@ class IndiServer:
             self.kill(signal.SIGKILL)
             self.proc.wait(10)
         self.kill(signal.SIGKILL)  # drivers that outlived their server
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    """The real observatory clock for the test (INDI simulators move in real time); the previous one after."""
+    previous = get_clock()
+    set_clock(Clock.real())
+    yield
+    set_clock(previous)

@@ -21,11 +21,12 @@ from astropy.io import fits
 from devices.camera.indi import IndiCamera
 from devices.camera.service import CameraService, make_driver
 from devices.common.faults import DeviceDisconnected
-from pyros.clock import Clock, get_clock, set_clock
+from pyros.clock import get_clock
 from pyros.indi import Blob, BlobMode, IndiClient, PropertyState
 from pyros.service import AccessPolicy, ServiceRuntime
 from pyros.testing import free_port, wait_until
 from tests.integration.indi_server import CCD, MOTION_TIMEOUT, START_TIMEOUT, IndiServer
+from tests.integration.indi_server import real_clock  # noqa: F401  (autouse fixture)
 from tests.unit.device_support import NAMES, TOKENS
 from tests.unit.test_service_support import call
 
@@ -37,14 +38,6 @@ def indiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndiServer]
     server = IndiServer(tmp_path_factory.mktemp("indi_camera"), ("indi_simulator_ccd",))
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    previous = get_clock()
-    set_clock(Clock.real())
-    yield
-    set_clock(previous)
 
 
 @pytest.fixture()

@@ -19,11 +19,12 @@ from devices.filter_wheel.service import FilterWheelService
 from devices.telescope.horizon import Horizon
 from devices.telescope.service import TelescopeService
 from pyros.astro import site_location
-from pyros.clock import Clock, get_clock, set_clock
+from pyros.clock import get_clock
 from pyros.config import active_config
 from pyros.service import AccessPolicy, Service, ServiceRuntime
 from pyros.testing import free_port
 from tests.integration.indi_server import DOME, MOTION_TIMEOUT, START_TIMEOUT, TELESCOPE, WHEEL, IndiServer
+from tests.integration.indi_server import real_clock  # noqa: F401  (autouse fixture)
 from tests.unit.device_support import NAMES, TOKENS
 from tests.unit.test_service_support import call
 
@@ -40,14 +41,6 @@ def indiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndiServer]
     server = IndiServer(tmp_path_factory.mktemp("indi_devices"), SIMULATORS)
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    previous = get_clock()
-    set_clock(Clock.real())
-    yield
-    set_clock(previous)
 
 
 def serve(service: Service) -> ServiceRuntime:

@@ -15,11 +15,11 @@ import pytest
 from devices.common.faults import DeviceDisconnected, DeviceFault
 from devices.plc.indi import PARAMETERS, IndiWeather
 from devices.plc.service import PlcService
-from pyros.clock import Clock, get_clock, set_clock
 from pyros.indi import IndiClient, PropertyState, PropertyVector
 from pyros.service import AccessPolicy, ServiceRuntime
 from pyros.testing import free_port, wait_until
 from tests.integration.indi_server import START_TIMEOUT, WEATHER, IndiServer
+from tests.integration.indi_server import real_clock  # noqa: F401  (autouse fixture)
 from tests.unit.device_support import NAMES, TOKENS
 from tests.unit.test_service_support import call
 
@@ -43,14 +43,6 @@ def controls(indiserver: IndiServer) -> Iterator[IndiClient]:
         client.connect_device(WEATHER, timeout=START_TIMEOUT)
         client.wait_for(WEATHER, "WEATHER_CONTROL", timeout=START_TIMEOUT)
         yield client
-
-
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    previous = get_clock()
-    set_clock(Clock.real())
-    yield
-    set_clock(previous)
 
 
 def set_weather(client: IndiClient, temperature: float, wind_kph: float, rain_mm: float) -> PropertyVector:
