@@ -64,6 +64,8 @@ def test_telescope_slews_to_a_target_and_reads_it_back(client: IndiClient) -> No
     if "PARK" in park.switches_on():
         client.wait_state(TELESCOPE, "TELESCOPE_PARK", PropertyState.OK, MOTION_TIMEOUT,
                           after=client.set_switch(TELESCOPE, "TELESCOPE_PARK", {"UNPARK": True}))
+    client.wait_for(TELESCOPE, "ON_COORD_SET", timeout=START_TIMEOUT)
+    client.wait_for(TELESCOPE, "EQUATORIAL_EOD_COORD", timeout=START_TIMEOUT)
     client.wait_state(TELESCOPE, "ON_COORD_SET", PropertyState.OK, START_TIMEOUT,
                       after=client.set_switch(TELESCOPE, "ON_COORD_SET", {"TRACK": True}))
     coordinates = client.get(TELESCOPE, "EQUATORIAL_EOD_COORD")
@@ -110,6 +112,7 @@ def test_ccd_exposure_arrives_as_a_fits_blob(client: IndiClient) -> None:
     client.wait_for(CCD, "CCD1", timeout=START_TIMEOUT)
     info = client.wait_for(CCD, "CCD_INFO", lambda v: v.value("CCD_MAX_X") > 0, START_TIMEOUT)
     client.enable_blob(CCD, "CCD1")
+    client.wait_for(CCD, "CCD_EXPOSURE", timeout=START_TIMEOUT)
     mark = client.set_number(CCD, "CCD_EXPOSURE", {"CCD_EXPOSURE_VALUE": 0.5})
     vector = client.wait_for(CCD, "CCD1", lambda v: v.value("CCD1") is not None, MOTION_TIMEOUT, after=mark)
     blob = vector.value("CCD1")
@@ -141,6 +144,8 @@ def test_weather_parameters_follow_the_simulator_controls(client: IndiClient) ->
     assert {"WEATHER_TEMPERATURE", "WEATHER_WIND_SPEED", "WEATHER_RAIN_HOUR"} <= set(parameters.members)
     status = client.wait_for(WEATHER, "WEATHER_STATUS", timeout=START_TIMEOUT)
     assert all(isinstance(value, PropertyState) for value in status.values().values())
+    # The simulator defines its properties one after the other once connected: wait for the one we set.
+    client.wait_for(WEATHER, "WEATHER_CONTROL", timeout=START_TIMEOUT)
     client.wait_state(WEATHER, "WEATHER_CONTROL", PropertyState.OK, START_TIMEOUT,
                       after=client.set_number(WEATHER, "WEATHER_CONTROL", {"Temperature": 7.5, "Wind": 3.0}))
     client.set_switch(WEATHER, "WEATHER_REFRESH", {"REFRESH": True})
