@@ -155,6 +155,8 @@ class TitanicStore:
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._write_queue: list[_WriteTicket] = []
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

@@ -199,3 +199,8 @@ def test_a_failing_write_in_a_group_commit_is_undone_alone(store: TitanicStore) 
             stored = store.get(str(outcome))
             assert stored is not None and stored.body == [str(n).encode()]
     assert store.counts()["pending"] == 1 + 5 and store.integrity_ok()
+
+
+def test_the_database_directory_is_created(tmp_path: Path) -> None:
+    with TitanicStore(tmp_path / "var" / "spool" / "titanic.db") as store:
+        assert store.accept("echo", [b"x"], now=1.0)
