@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pyros.kv.server import CloneServer
 from pyros.testing import PROJECT_ROOT, BrokerProcess, child_env, free_endpoint
 
 
@@ -39,3 +40,26 @@ def run_pyros(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``pyros --config CONFIG ARGS...`` to completion (120 s at most)."""
     return subprocess.run([sys.executable, "-m", "pyros", "--config", str(config), *args], capture_output=True,
                           text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=120)
+
+
+def device_site_toml(broker: BrokerProcess, kv: CloneServer, extra: str = "") -> str:
+    """A configuration for device tests: the test broker, a running K/V server, the majordome's token
+    ``maj`` and an engineer's ``eng`` (operator), then ``extra`` TOML."""
+    return f"""
+[broker]
+endpoint = "{broker.endpoint}"
+heartbeat_interval = {broker.heartbeat_interval}
+
+[kv]
+snapshot = "{kv.snapshot_endpoint}"
+publisher = "{kv.publisher_endpoint}"
+collector = "{kv.collector_endpoint}"
+
+[access.tokens]
+maj = "admin"
+eng = "operator"
+
+[access.names]
+maj = "majordome"
+eng = "engineer"
+{extra}"""

@@ -11,7 +11,7 @@ import pytest
 from pyros.kv.server import CloneServer
 from pyros.kv.subscriber import KVSubscriber
 from pyros.testing import BrokerProcess, ManagedProcess, wait_until
-from tests.integration.site import run_pyros
+from tests.integration.site import device_site_toml, run_pyros
 
 pytestmark = pytest.mark.integration
 
@@ -19,24 +19,8 @@ pytestmark = pytest.mark.integration
 def test_open_and_close_from_the_command_line(broker: BrokerProcess, tmp_path: Path) -> None:
     kv = CloneServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", hugz_interval=0.2).start()
     config = tmp_path / "site.toml"
-    config.write_text(f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
+    config.write_text(device_site_toml(broker, kv))
 
-[kv]
-snapshot = "{kv.snapshot_endpoint}"
-publisher = "{kv.publisher_endpoint}"
-collector = "{kv.collector_endpoint}"
-
-[access.tokens]
-maj = "admin"
-eng = "operator"
-
-[access.names]
-maj = "majordome"
-eng = "engineer"
-""")
     dome = ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "serve",
                            "devices.dome.service:DomeService", "--arg", "shutter_time_s=1.5",
                            "--arg", "rotation_speed_deg_s=90", "--arg", "poll_s=0.1"])

@@ -11,7 +11,7 @@ import pytest
 from pyros.kv.server import CloneServer
 from pyros.kv.subscriber import KVSubscriber
 from pyros.testing import BrokerProcess, ManagedProcess, wait_until
-from tests.integration.site import run_pyros
+from tests.integration.site import device_site_toml, run_pyros
 
 pytestmark = pytest.mark.integration
 
@@ -22,21 +22,13 @@ def test_a_scenario_makes_it_rain_in_the_kv_store(broker: BrokerProcess, tmp_pat
     scenario.write_text(json.dumps([60, {"time": 2, "plcSimulator": {"device_name": "WXT520",
                                                                      "value_name": "RainRate", "value": 12.0}}]))
     config = tmp_path / "site.toml"
-    config.write_text(f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
-
-[kv]
-snapshot = "{kv.snapshot_endpoint}"
-publisher = "{kv.publisher_endpoint}"
-collector = "{kv.collector_endpoint}"
-
+    config.write_text(device_site_toml(broker, kv, """
 [clock]
 mode = "simulated"
 start = "2026-06-01T02:00:00Z"
 speed = 4.0
-""")
+"""))
+
     plc = ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "serve",
                           "devices.plc.service:PlcService", "--arg", "poll_s=0.5", "--arg", f"scenario={scenario}"])
     try:
