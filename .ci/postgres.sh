@@ -14,6 +14,8 @@ DO $$ BEGIN
     CREATE ROLE pyros LOGIN PASSWORD 'pyros' CREATEDB;
   END IF;
 END $$;
+-- The tests drop their databases WITH (FORCE), which ends leftover sessions (even autovacuum's).
+GRANT pg_signal_backend TO pyros;
 SQL
 if ! runuser -u postgres -- psql -tA -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'pyros_test'" | grep -q 1; then
   runuser -u postgres -- createdb -O pyros pyros_test
