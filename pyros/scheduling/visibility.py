@@ -146,11 +146,20 @@ class VisibilityCalculator:
         self.grid_step_s = float(grid_step_s)
         self.edge_margin_s = float(edge_margin_s)
         self.limit_margin_deg = float(limit_margin_deg)
+        self.cache_limit = 20000
+        self._cache: dict[tuple[float | None, ...], tuple[Intervals, Intervals, float | None]] = {}
+        self._cache_span: tuple[float, float] | None = None
 
     def grid(self, start_s: float, end_s: float) -> np.ndarray:
-        """The sample instants covering ``[start_s, end_s]`` (both included)."""
-        count = max(2, int(math.ceil((end_s - start_s) / self.grid_step_s)) + 1)
-        return start_s + np.arange(count, dtype=float) * self.grid_step_s
+        """The sample instants covering ``[start_s, end_s]``: multiples of the step (UNIX seconds).
+
+        Anchoring the samples to multiples of the step makes every planning of a
+        night sample the same instants, so a replan reuses what an earlier
+        planning computed (see :meth:`feasibility`).
+        """
+        first = math.floor(start_s / self.grid_step_s)
+        last = max(first + 1, math.ceil(end_s / self.grid_step_s))
+        return np.arange(first, last + 1, dtype=float) * self.grid_step_s
 
     def feasibility(self, problem: PlanningProblem,
                     sequences: tuple[SequenceToPlan, ...] | None = None) -> dict[int, Feasibility]:
@@ -167,7 +176,7 @@ class VisibilityCalculator:
         targeted = [s for s in chosen if s.has_target]
         sky_ok: dict[int, tuple[Intervals, Intervals, float | None]] = {}
         if targeted:
-            sky_ok = self._sky_intervals(targeted, start, end)
+            sky_ok = self._cached_sky_intervals(targeted, start, end)
         result: dict[int, Feasibility] = {}
         for sequence in chosen:
             allowed_by_time = self._time_intervals(sequence, start, end)
@@ -216,6 +225,32 @@ class VisibilityCalculator:
         return Feasibility(sequence.id, tuple(allowed), (), UnplacedReason.VISIBLE_TOO_BRIEFLY,
                            f"its target meets its constraints for at most {longest:.0f} s at a time, "
                            f"shorter than its duration {duration:.0f} s")
+
+    def _cached_sky_intervals(self, sequences: list[SequenceToPlan], start: float,
+                              end: float) -> dict[int, tuple[Intervals, Intervals, float | None]]:
+        """:meth:`_sky_intervals`, reusing the targets already computed for the same night.
+
+        The cache holds the intervals of each (target, airmass limit, Moon limit)
+        over the span first computed; a call ending at the same instant and
+        starting inside that span (a replan later in the night) computes only
+        the new targets and cuts the rest to its start. Another night empties it.
+        """
+        first, last = self.grid(start, end)[[0, -1]]
+        span = self._cache_span
+        if span is None or span[1] != last or first < span[0] or len(self._cache) > self.cache_limit:
+            self._cache.clear()
+            self._cache_span = span = (float(first), float(last))
+        keys = [(s.ra_deg, s.dec_deg, s.max_airmass, s.min_moon_distance_deg) for s in sequences]
+        missing = {key: s for key, s in zip(keys, sequences, strict=True) if key not in self._cache}
+        if missing:
+            computed = self._sky_intervals(list(missing.values()), span[0], span[1])
+            for key, sequence in missing.items():
+                self._cache[key] = computed[sequence.id]
+        result: dict[int, tuple[Intervals, Intervals, float | None]] = {}
+        for key, sequence in zip(keys, sequences, strict=True):
+            airmass_ok, both_ok, peak = self._cache[key]
+            result[sequence.id] = (intersect(airmass_ok, [(start, end)]), intersect(both_ok, [(start, end)]), peak)
+        return result
 
     def _sky_intervals(self, sequences: list[SequenceToPlan], start: float,
                        end: float) -> dict[int, tuple[Intervals, Intervals, float | None]]:
