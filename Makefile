@@ -26,6 +26,7 @@ bench: install
 	$(BIN)/python -m tests.perf.bench_kv
 	$(BIN)/python -m tests.perf.bench_recovery
 	$(BIN)/python -m tests.perf.bench_astro
+	$(BIN)/python -m tests.perf.bench_scheduler
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

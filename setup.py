@@ -34,6 +34,9 @@ setup(
             "hypothesis>=6.80",
             "majortomo>=0.2.0",
             "six>=1.16",  # imported by majortomo, which does not declare it
+            # References of the scheduler benchmark (the exact optimum, astroplan), tested too.
+            "scipy>=1.9",
+            "astroplan>=0.9",
         ],
     },
     entry_points={"console_scripts": ["pyros=pyros.cli:main"]},

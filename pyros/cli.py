@@ -946,6 +946,196 @@ def request_cancel(state: _State, request_id: int, reason: str, endpoint: str | 
     _print(data, True) if as_json else click.echo(_request_line(data))
 
 
+# ---------------------------------------------------------------- the night's schedule
+
+
+SCHEDULE_TRIGGERS = ("night_start", "new_request", "cancelled", "alert", "conditions", "failed", "manual",
+                     "sequences_changed")
+"""The reasons ``pyros schedule replan --reason`` accepts (the schedule's trigger)."""
+
+IDLE_SHOWN_S = 60.0
+"""Idle time between entries shorter than this is not given a line of its own."""
+
+
+@main.group("schedule")
+def schedule_group() -> None:
+    """The night's schedule through the ``scheduler`` service (see docs/scheduler.md)."""
+
+
+def _ask_scheduler(state: _State, endpoint: str | None, token: str | None, timeout: float | None, as_json: bool,
+                   cmd: str, args: dict[str, Any]) -> Any:
+    """Call ``scheduler <cmd>``; a refusal or a transport failure ends the command with its exit code."""
+    with _client(state, endpoint, token, timeout) as client:
+        try:
+            return client.call("scheduler", cmd, args)
+        except CommandError as exc:
+            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
+        except TransportError as exc:
+            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
+
+
+def _clock_time(iso: str) -> str:
+    """``HH:MM`` (UTC) of an ISO 8601 instant."""
+    from datetime import datetime, timezone
+
+    from pyros.clock import parse_instant
+
+    return datetime.fromtimestamp(parse_instant(iso), tz=timezone.utc).strftime("%H:%M")
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people: ``45 s``, ``20 min``, ``2 h 05 min``."""
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    minutes = int(round(seconds / 60.0))
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _idle_line(start: float, end: float) -> str | None:
+    from pyros.clock import format_instant
+
+    if end - start < IDLE_SHOWN_S:
+        return None
+    return (f"  {_clock_time(format_instant(start))}–{_clock_time(format_instant(end))} UTC  "
+            f"{duration_text(end - start):>10}  (idle)")
+
+
+def schedule_timeline(data: dict[str, Any] | None) -> list[str]:
+    """The lines ``pyros schedule show`` prints for the ``current`` reply of the scheduler.
+
+    One line per entry (``HH:MM–HH:MM UTC``, duration, ``#id name``, priority, target, the
+    transition before it), a line for each idle stretch of a minute or more, then the
+    sequences not planned with their reason code and detail.
+    """
+    from pyros.clock import parse_instant
+
+    if data is None:
+        return ["No schedule for this night yet (pyros schedule plan makes one)."]
+    night_start, night_end = parse_instant(data["night"]["start"]), parse_instant(data["night"]["end"])
+    lines = [f"Schedule {data['id']} of the night {data['night']['start'][:10]} "
+             f"{_clock_time(data['night']['start'])}–{_clock_time(data['night']['end'])} UTC "
+             f"({duration_text(night_end - night_start)}), planned from {_clock_time(data['planned_from'])} UTC "
+             f"({data['trigger']}), objective {data['objective']:.0f}"]
+    cursor = parse_instant(data["planned_from"])
+    labels = [f"#{e['sequence_id']} {e['name']}" for e in data["entries"]]
+    width = max((len(label) for label in labels), default=0)
+    for entry, label in zip(data["entries"], labels):
+        start, end = parse_instant(entry["start"]), parse_instant(entry["end"])
+        idle = _idle_line(cursor, start - entry["transition_s"]) if not entry["running"] else None
+        if idle:
+            lines.append(idle)
+        notes = []
+        if entry["transition_s"] > 0:
+            notes.append(f"transition {entry['transition_s']:.0f} s before")
+        if entry["running"]:
+            notes.append("running")
+        target = entry["target"] or "no target"
+        lines.append(f"  {_clock_time(entry['start'])}–{_clock_time(entry['end'])} UTC  "
+                     f"{duration_text(end - start):>10}  {label:<{width}}  priority {entry['priority']:<4g} "
+                     f"{target}" + (f"  ({', '.join(notes)})" if notes else ""))
+        cursor = max(cursor, end)
+    tail = _idle_line(cursor, night_end)
+    if tail:
+        lines.append(tail)
+    if not data["entries"]:
+        lines.append("  (nothing planned)")
+    unplaced = data["unplaced"]
+    lines.append(f"Not planned ({len(unplaced)})" + (":" if unplaced else ""))
+    for row in unplaced:
+        held = f" [held by {', '.join(f'#{b}' for b in row['blockers'])}]" if row["blockers"] else ""
+        lines.append(f"  #{row['sequence_id']} {row['name']}  priority {row['priority']:g}  "
+                     f"{row['target'] or 'no target'}: {row['reason']} — {row['detail']}{held}")
+    return lines
+
+
+def explanation_lines(data: dict[str, Any]) -> list[str]:
+    """The lines ``pyros schedule explain`` prints for the ``explain`` reply of the scheduler."""
+    label = f"#{data['sequence_id']} {data.get('name', '')}".rstrip()
+    if data["status"] in ("planned", "running"):
+        head = f"{label}: {data['status']} {_clock_time(data['start'])}–{_clock_time(data['end'])} UTC"
+        if data.get("transition_s"):
+            head += f", transition {data['transition_s']:.0f} s before"
+    elif data["status"] == "unplaced":
+        head = f"{label}: not planned ({data['reason']}) — {data['detail']}"
+        if data["blockers"]:
+            head += f" [held by {', '.join(f'#{b}' for b in data['blockers'])}]"
+    else:
+        head = f"{label}: not in schedule {data.get('schedule_id')}"
+        if data["detail"]:
+            head += f" — {data['detail']}"
+    lines = [head]
+    if data.get("preferred"):
+        lines.append(f"  preferred start {_clock_time(data['preferred'])} UTC")
+    if data["allowed"]:
+        spans = ", ".join(f"{_clock_time(a)}–{_clock_time(b)}" for a, b in data["allowed"])
+        lines.append(f"  may run within {spans} UTC")
+    elif data["status"] != "unknown":
+        lines.append("  may run at no time of the night")
+    lines.extend(f"  - {note}" for note in data["notes"])
+    return lines
+
+
+@schedule_group.command("show")
+@_client_options
+@click.pass_obj
+def schedule_show(state: _State, endpoint: str | None, token: str | None, timeout: float | None,
+                  as_json: bool) -> None:
+    """Show the night's schedule as a timeline, then the sequences not planned and why."""
+    data = _ask_scheduler(state, endpoint, token, timeout, as_json, "current", {})
+    if as_json:
+        _print(data, True)
+        return
+    for line in schedule_timeline(data):
+        click.echo(line)
+
+
+@schedule_group.command("plan")
+@_client_options
+@click.pass_obj
+def schedule_plan(state: _State, endpoint: str | None, token: str | None, timeout: float | None,
+                  as_json: bool) -> None:
+    """Plan the rest of the night afresh (operators); print the new schedule."""
+    data = _ask_scheduler(state, endpoint, token, timeout or 120.0, as_json, "plan", {})
+    if as_json:
+        _print(data, True)
+        return
+    for line in schedule_timeline(data):
+        click.echo(line)
+
+
+@schedule_group.command("replan")
+@click.option("--reason", type=click.Choice(SCHEDULE_TRIGGERS), default="manual", show_default=True,
+              help="What changed (stored as the schedule's trigger).")
+@_client_options
+@click.pass_obj
+def schedule_replan(state: _State, reason: str, endpoint: str | None, token: str | None, timeout: float | None,
+                    as_json: bool) -> None:
+    """Plan again from now, keeping the running sequence and what it can of the schedule (operators)."""
+    data = _ask_scheduler(state, endpoint, token, timeout or 120.0, as_json, "replan", {"reason": reason})
+    if as_json:
+        _print(data, True)
+        return
+    for line in schedule_timeline(data):
+        click.echo(line)
+
+
+@schedule_group.command("explain")
+@click.argument("sequence_id", type=int)
+@_client_options
+@click.pass_obj
+def schedule_explain(state: _State, sequence_id: int, endpoint: str | None, token: str | None,
+                     timeout: float | None, as_json: bool) -> None:
+    """Say why sequence SEQUENCE_ID is where it is in the schedule, or why it is not in it."""
+    data = _ask_scheduler(state, endpoint, token, timeout, as_json, "explain", {"sequence_id": sequence_id})
+    if as_json:
+        _print(data, True)
+        return
+    for line in explanation_lines(data):
+        click.echo(line)
+
+
 @main.group("simulate")
 def simulate_group() -> None:
     """Simulators that act on the running observatory."""

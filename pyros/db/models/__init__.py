@@ -14,7 +14,7 @@ from pyros.db.models.images import Image
 from pyros.db.models.programs import ScientificProgram
 from pyros.db.models.quotas import SECONDS_PER_HOUR, Quota, QuotaCharge
 from pyros.db.models.requests import ObservationRequest, ObservationSequence
-from pyros.db.models.schedules import Schedule, ScheduleEntry
+from pyros.db.models.schedules import SCHEDULE_TRIGGERS, Schedule, ScheduleEntry, ScheduleUnplaced
 from pyros.db.models.targets import Target
 from pyros.db.models.users import ROLES, User
 
@@ -23,6 +23,7 @@ __all__ = [
     "DEVICE_KINDS",
     "ENVIRONMENT_SCOPES",
     "ROLES",
+    "SCHEDULE_TRIGGERS",
     "SECONDS_PER_HOUR",
     "Album",
     "Alert",
@@ -39,6 +40,7 @@ __all__ = [
     "QuotaCharge",
     "Schedule",
     "ScheduleEntry",
+    "ScheduleUnplaced",
     "ScientificProgram",
     "Target",
     "TimeWindow",
