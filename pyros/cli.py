@@ -843,12 +843,12 @@ def request_group() -> None:
     """Observation requests (XML, see docs/requests.md) through the ``requests`` service."""
 
 
-def _ask_requests(state: _State, endpoint: str | None, token: str | None, timeout: float | None, as_json: bool,
-                  cmd: str, args: dict[str, Any]) -> Any:
-    """Call ``requests <cmd>``; a refusal or a transport failure ends the command with its exit code."""
+def _ask_service(service: str, state: _State, endpoint: str | None, token: str | None, timeout: float | None,
+                 as_json: bool, cmd: str, args: dict[str, Any]) -> Any:
+    """Call ``<service> <cmd>``; a refusal or a transport failure ends the command with its exit code."""
     with _client(state, endpoint, token, timeout) as client:
         try:
-            return client.call("requests", cmd, args)
+            return client.call(service, cmd, args)
         except CommandError as exc:
             _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
         except TransportError as exc:
@@ -875,7 +875,7 @@ def _request_line(r: dict[str, Any]) -> str:
 def request_submit(state: _State, file: str, user: str | None, endpoint: str | None, token: str | None,
                    timeout: float | None, as_json: bool) -> None:
     """Submit the request in FILE: accepted with its quota charged, or refused with nothing stored."""
-    data = _ask_requests(state, endpoint, token, timeout, as_json, "submit",
+    data = _ask_service("requests", state, endpoint, token, timeout, as_json, "submit",
                          {"document": _document(file), **({"user": user} if user else {})})
     _print(data, True) if as_json else click.echo(_request_line(data))
 
@@ -888,7 +888,7 @@ def request_submit(state: _State, file: str, user: str | None, endpoint: str | N
 def request_validate(state: _State, file: str, user: str | None, endpoint: str | None, token: str | None,
                      timeout: float | None, as_json: bool) -> None:
     """Check the request in FILE as submit would (quotas included) without storing it."""
-    data = _ask_requests(state, endpoint, token, timeout, as_json, "validate",
+    data = _ask_service("requests", state, endpoint, token, timeout, as_json, "validate",
                          {"document": _document(file), **({"user": user} if user else {})})
     _print(data, True) if as_json else click.echo(_request_line(data))
 
@@ -903,7 +903,7 @@ def request_list(state: _State, status: str | None, user: str | None, limit: int
                  token: str | None, timeout: float | None, as_json: bool) -> None:
     """List requests, newest first."""
     args: dict[str, Any] = {"limit": limit, **({"status": status} if status else {}), **({"user": user} if user else {})}
-    rows = _ask_requests(state, endpoint, token, timeout, as_json, "list", args)
+    rows = _ask_service("requests", state, endpoint, token, timeout, as_json, "list", args)
     if as_json:
         _print(rows, True)
         return
@@ -918,7 +918,7 @@ def request_list(state: _State, status: str | None, user: str | None, limit: int
 def request_show(state: _State, request_id: int, endpoint: str | None, token: str | None, timeout: float | None,
                  as_json: bool) -> None:
     """Show request REQUEST_ID with its sequences and plans."""
-    data = _ask_requests(state, endpoint, token, timeout, as_json, "show", {"id": request_id})
+    data = _ask_service("requests", state, endpoint, token, timeout, as_json, "show", {"id": request_id})
     if as_json:
         _print(data, True)
         return
@@ -942,7 +942,8 @@ def request_show(state: _State, request_id: int, endpoint: str | None, token: st
 def request_cancel(state: _State, request_id: int, reason: str, endpoint: str | None, token: str | None,
                    timeout: float | None, as_json: bool) -> None:
     """Cancel request REQUEST_ID; its unspent quota is refunded."""
-    data = _ask_requests(state, endpoint, token, timeout, as_json, "cancel", {"id": request_id, "reason": reason})
+    data = _ask_service("requests", state, endpoint, token, timeout, as_json, "cancel",
+                        {"id": request_id, "reason": reason})
     _print(data, True) if as_json else click.echo(_request_line(data))
 
 
@@ -960,18 +961,6 @@ IDLE_SHOWN_S = 60.0
 @main.group("schedule")
 def schedule_group() -> None:
     """The night's schedule through the ``scheduler`` service (see docs/scheduler.md)."""
-
-
-def _ask_scheduler(state: _State, endpoint: str | None, token: str | None, timeout: float | None, as_json: bool,
-                   cmd: str, args: dict[str, Any]) -> Any:
-    """Call ``scheduler <cmd>``; a refusal or a transport failure ends the command with its exit code."""
-    with _client(state, endpoint, token, timeout) as client:
-        try:
-            return client.call("scheduler", cmd, args)
-        except CommandError as exc:
-            _fail(as_json, EXIT_COMMAND_FAILED, exc.type, exc.message)
-        except TransportError as exc:
-            _fail(as_json, EXIT_TRANSPORT, type(exc).__name__, str(exc))
 
 
 def _clock_time(iso: str) -> str:
@@ -1083,7 +1072,7 @@ def explanation_lines(data: dict[str, Any]) -> list[str]:
 def schedule_show(state: _State, endpoint: str | None, token: str | None, timeout: float | None,
                   as_json: bool) -> None:
     """Show the night's schedule as a timeline, then the sequences not planned and why."""
-    data = _ask_scheduler(state, endpoint, token, timeout, as_json, "current", {})
+    data = _ask_service("scheduler", state, endpoint, token, timeout, as_json, "current", {})
     if as_json:
         _print(data, True)
         return
@@ -1097,7 +1086,7 @@ def schedule_show(state: _State, endpoint: str | None, token: str | None, timeou
 def schedule_plan(state: _State, endpoint: str | None, token: str | None, timeout: float | None,
                   as_json: bool) -> None:
     """Plan the rest of the night afresh (operators); print the new schedule."""
-    data = _ask_scheduler(state, endpoint, token, timeout or 120.0, as_json, "plan", {})
+    data = _ask_service("scheduler", state, endpoint, token, timeout or 120.0, as_json, "plan", {})
     if as_json:
         _print(data, True)
         return
@@ -1113,7 +1102,7 @@ def schedule_plan(state: _State, endpoint: str | None, token: str | None, timeou
 def schedule_replan(state: _State, reason: str, endpoint: str | None, token: str | None, timeout: float | None,
                     as_json: bool) -> None:
     """Plan again from now, keeping the running sequence and what it can of the schedule (operators)."""
-    data = _ask_scheduler(state, endpoint, token, timeout or 120.0, as_json, "replan", {"reason": reason})
+    data = _ask_service("scheduler", state, endpoint, token, timeout or 120.0, as_json, "replan", {"reason": reason})
     if as_json:
         _print(data, True)
         return
@@ -1128,7 +1117,7 @@ def schedule_replan(state: _State, reason: str, endpoint: str | None, token: str
 def schedule_explain(state: _State, sequence_id: int, endpoint: str | None, token: str | None,
                      timeout: float | None, as_json: bool) -> None:
     """Say why sequence SEQUENCE_ID is where it is in the schedule, or why it is not in it."""
-    data = _ask_scheduler(state, endpoint, token, timeout, as_json, "explain", {"sequence_id": sequence_id})
+    data = _ask_service("scheduler", state, endpoint, token, timeout, as_json, "explain", {"sequence_id": sequence_id})
     if as_json:
         _print(data, True)
         return

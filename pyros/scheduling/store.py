@@ -333,22 +333,17 @@ def schedule_summary(schedule: Schedule) -> dict[str, Any]:
         ``running``; ``unplaced`` by sequence id, each with ``sequence_id``, ``name``,
         ``request_id``, ``status``, ``priority``, ``target``, ``reason``, ``detail``, ``blockers``.
     """
-    entries = []
-    for entry in schedule.entries:
-        sequence = entry.sequence
-        entries.append({
-            "sequence_id": entry.sequence_id, "name": sequence.name, "request_id": sequence.request_id,
-            "status": sequence.status, "priority": _priority(sequence), "target": _target_name(sequence),
-            "start": format_instant(_instant(entry.start_at)), "end": format_instant(_instant(entry.end_at)),
-            "duration_s": (entry.end_at - entry.start_at).total_seconds(), "transition_s": entry.transition_s,
-            "running": entry.running})
-    unplaced = []
-    for row in schedule.unplaced:
-        sequence = row.sequence
-        unplaced.append({
-            "sequence_id": row.sequence_id, "name": sequence.name, "request_id": sequence.request_id,
-            "status": sequence.status, "priority": _priority(sequence), "target": _target_name(sequence),
-            "reason": row.reason, "detail": row.detail, "blockers": list(row.blockers)})
+    def described(sequence: ObservationSequence) -> dict[str, Any]:
+        return {"sequence_id": sequence.id, "name": sequence.name, "request_id": sequence.request_id,
+                "status": sequence.status, "priority": _priority(sequence), "target": _target_name(sequence)}
+
+    entries = [{
+        **described(entry.sequence),
+        "start": format_instant(_instant(entry.start_at)), "end": format_instant(_instant(entry.end_at)),
+        "duration_s": (entry.end_at - entry.start_at).total_seconds(), "transition_s": entry.transition_s,
+        "running": entry.running} for entry in schedule.entries]
+    unplaced = [{**described(row.sequence), "reason": row.reason, "detail": row.detail,
+                 "blockers": list(row.blockers)} for row in schedule.unplaced]
     return {"id": schedule.id,
             "night": {"start": format_instant(_instant(schedule.night_start)),
                       "end": format_instant(_instant(schedule.night_end))},

@@ -42,9 +42,8 @@ def run_pyros(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env=child_env(), cwd=str(PROJECT_ROOT), timeout=120)
 
 
-def device_site_toml(broker: BrokerProcess, kv: CloneServer, extra: str = "") -> str:
-    """A configuration for device tests: the test broker, a running K/V server, the majordome's token
-    ``maj`` and an engineer's ``eng`` (operator), then ``extra`` TOML."""
+def endpoints_toml(broker: BrokerProcess, kv: CloneServer) -> str:
+    """The ``[broker]`` and ``[kv]`` sections pointing at the test broker and a running K/V server."""
     return f"""
 [broker]
 endpoint = "{broker.endpoint}"
@@ -54,7 +53,13 @@ heartbeat_interval = {broker.heartbeat_interval}
 snapshot = "{kv.snapshot_endpoint}"
 publisher = "{kv.publisher_endpoint}"
 collector = "{kv.collector_endpoint}"
+"""
 
+
+def device_site_toml(broker: BrokerProcess, kv: CloneServer, extra: str = "") -> str:
+    """A configuration for device tests: the test broker, a running K/V server, the majordome's token
+    ``maj`` and an engineer's ``eng`` (operator), then ``extra`` TOML."""
+    return endpoints_toml(broker, kv) + f"""
 [access.tokens]
 maj = "admin"
 eng = "operator"

@@ -25,7 +25,7 @@ from pyros.db.request_workflow import change_request_status
 from pyros.kv.server import CloneServer
 from pyros.kv.subscriber import KVSubscriber
 from pyros.testing import BrokerProcess, ManagedProcess, wait_until
-from tests.integration.site import run_pyros
+from tests.integration.site import endpoints_toml, run_pyros
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +45,7 @@ class Site:
 
 def site_config(tmp_path: Path, broker: BrokerProcess, kv: CloneServer, clock_start: str, speed: float) -> Path:
     config = tmp_path / "site.toml"
-    config.write_text(f"""
-[broker]
-endpoint = "{broker.endpoint}"
-heartbeat_interval = {broker.heartbeat_interval}
-
-[kv]
-snapshot = "{kv.snapshot_endpoint}"
-publisher = "{kv.publisher_endpoint}"
-collector = "{kv.collector_endpoint}"
-
+    config.write_text(endpoints_toml(broker, kv) + f"""
 [database]
 url = "sqlite:///{tmp_path / 'pyros.db'}"
 
