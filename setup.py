@@ -26,6 +26,7 @@ setup(
         "psycopg[binary]>=3.1.12",
         "lxml>=5.0",
         "jsonschema>=4.18",
+        "apscheduler>=3.10,<4",
     ],
     extras_require={
         "test": [
