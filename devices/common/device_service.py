@@ -11,6 +11,8 @@ published under ``/device/<name>/...`` when the host has a K/V publisher.
 
 from __future__ import annotations
 
+import logging
+
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -25,6 +27,8 @@ from pyros.kv.publisher import KVPublisher
 from pyros.service import CallContext, CommandSpec, Quantity, Refusal, Service, Session, command
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger(__name__)
 
 _MOTION_ATTR = "__pyros_motion__"
 
@@ -186,6 +190,17 @@ class DeviceService(Service):
             self._scenario.stop()
         self._scenario = ScenarioPlayer(events, inject, clock, start).begin()
         return {"path": path, "start": start, "duration_s": scenario.duration_s, "events": len(events)}
+
+    def on_start(self) -> None:
+        """Publish the device's state at once, so that its keys exist before anything moves it.
+
+        A device that does not answer yet is logged; its state appears with the first
+        successful reading.
+        """
+        try:
+            self.read_status()
+        except DeviceFault as exc:
+            log.warning("%s does not answer at start: %s", self.name, exc)
 
     def on_stop(self) -> None:
         """Stop a scenario being played."""

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from devices.common.device_service import DeviceService, motion, observatory_timing
 from devices.common.driver_choice import choose_driver
-from devices.common.faults import DeviceFault
 from devices.dome.follower import DomeFollower
 from devices.dome.interface import DomeDriver, DomeStatus
 from devices.dome.shutter import ShutterState
@@ -103,13 +102,6 @@ class DomeService(DeviceService):
             self._follower.stop()
         self.state.update(following=self._follower.running)
         return {**self._read().to_dict(), "following": self._follower.running}
-
-    def on_start(self) -> None:
-        """Publish the dome's state at once."""
-        try:
-            self._read()
-        except DeviceFault as exc:  # the state appears with the first successful reading
-            log.warning("%s does not answer at start: %s", self.name, exc)
 
     def _read(self) -> DomeStatus:
         status: DomeStatus = self.read_status()

@@ -17,9 +17,11 @@ Rules it keeps:
   over, which raises an alarm for the device).
 * **Unknown is not safe.** An unknown shutter is not closed, unknown safety is unsafe.
 * **Alarms make safe.** A command that fails, a device that does not finish
-  in time, or a required device missing from the service registry raises an
-  operator alarm; while any alarm stands the observatory is made safe (the
-  lifecycle's device fault). An operator acknowledges alarms.
+  in time, or a required device missing from the service registry (after a
+  start-up grace) raises an operator alarm; while any alarm stands the
+  observatory is made safe (the lifecycle's device fault). An operator
+  acknowledges alarms; a missing device's alarm clears itself when the device
+  is back in the registry. Nothing is sent to a service absent from the registry.
 * **One sequence at a time.** In ``night_observing``, when the observer is
   idle, the dome open and the telescope unparked, the next entry of the
   current schedule that has not been handed over yet (and starts within
@@ -69,15 +71,18 @@ class Alarm:
         device: The device (or service).
         reason: What happened.
         at: When (observatory UNIX seconds).
+        clears_itself: An absence alarm, cleared when the service is back in the registry
+            (a failed command's alarm waits for an operator).
     """
 
     device: str
     reason: str
     at: float
+    clears_itself: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A msgpack-friendly form."""
-        return {"device": self.device, "reason": self.reason, "at": self.at}
+        return {"device": self.device, "reason": self.reason, "at": self.at, "clears_itself": self.clears_itself}
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class ConductorSettings:
         close_before_s: Dawn starts this long before the night's end.
         command_timeout_s: A dome or telescope motion not done after this raises an alarm.
         lookahead_s: A schedule entry starting within this may be handed to the observer now.
+        startup_grace_s: After the first tick, how long a required service may be missing from
+            the registry before it is an alarm (services start in any order).
     """
 
     dome: str = "dome"
@@ -103,9 +110,10 @@ class ConductorSettings:
     close_before_s: float = 600.0
     command_timeout_s: float = 300.0
     lookahead_s: float = 300.0
+    startup_grace_s: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("prepare_s", "close_before_s", "command_timeout_s", "lookahead_s"):
+        for name in ("prepare_s", "close_before_s", "command_timeout_s", "lookahead_s", "startup_grace_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
@@ -151,6 +159,7 @@ class Conductor:
     _handed: set[int] = field(default_factory=set)
     _schedule_id: int | None = None
     _lease: _Lease | None = None
+    _started_s: float | None = None
 
     # -- ticks ------------------------------------------------------------------------------
 
@@ -163,11 +172,19 @@ class Conductor:
             night: (start, end) of the night of the current observing day, or ``None`` (no night).
         """
         raised: list[Alarm] = []
+        if self._started_s is None:
+            self._started_s = now_s
         self._expire_lease(now_s)
         self._settle_in_flight(now_s, view, raised)
+        in_grace = now_s - self._started_s < self.settings.startup_grace_s
         for service in self.settings.required:
-            if service not in view.alive and service not in self.alarms:
-                raised.append(self._raise(service, "not answering (absent from the service registry)", now_s))
+            alarm = self.alarms.get(service)
+            if service in view.alive:
+                if alarm is not None and alarm.clears_itself:
+                    del self.alarms[service]
+            elif alarm is None and not in_grace:
+                raised.append(self._raise(service, "not answering (absent from the service registry)", now_s,
+                                          clears_itself=True))
         if view.schedule_id != self._schedule_id:
             self._schedule_id = view.schedule_id
             self._handed.clear()
@@ -206,7 +223,8 @@ class Conductor:
                 and not self.paused):
             commands.append(Command(settings.observer, "execute", {"sequence_id": following.sequence_id},
                                     f"observe sequence {following.sequence_id} {following.name}".rstrip()))
-        sendable = [c for c in commands if c.key not in self._in_flight]
+        # Nothing is sent to a service absent from the registry: it would only fail.
+        sendable = [c for c in commands if c.key not in self._in_flight and c.service in view.alive]
         for command in sendable:
             self._in_flight[command.key] = now_s
             if command.command == "execute":
@@ -244,8 +262,8 @@ class Conductor:
                 raised.append(self._raise(key[0], f"'{key[1]}' not done within {settings.command_timeout_s:g} s",
                                           now_s))
 
-    def _raise(self, device: str, reason: str, now_s: float) -> Alarm:
-        alarm = Alarm(device, reason, now_s)
+    def _raise(self, device: str, reason: str, now_s: float, *, clears_itself: bool = False) -> Alarm:
+        alarm = Alarm(device, reason, now_s, clears_itself)
         self.alarms[device] = alarm
         return alarm
 

@@ -189,13 +189,20 @@ def test_a_failed_command_raises_an_alarm_until_acknowledged() -> None:
     assert result.step.state is S.NIGHT_IDLE
 
 
-def test_a_missing_device_raises_an_alarm() -> None:
+def test_a_missing_device_raises_an_alarm_after_the_grace_and_clears_when_back() -> None:
     world = World(now=NIGHT[0] + 100.0)
     world.alive.discard("dome")
-    conductor = Conductor()
-    result = conductor.tick(world.now, ObservatoryView.from_kv(world.kv(), world.now), NIGHT)
-    assert [a.device for a in result.alarms] == ["dome"]
-    assert result.step.state is S.CLOSED_UNSAFE
+    conductor = Conductor(ConductorSettings(startup_grace_s=30.0))
+    first = conductor.tick(world.now, ObservatoryView.from_kv(world.kv(), world.now), NIGHT)
+    assert first.alarms == [] and not any(c.service == "dome" for c in first.commands)
+    world.now += 31.0
+    later = conductor.tick(world.now, ObservatoryView.from_kv(world.kv(), world.now), NIGHT)
+    assert [a.device for a in later.alarms] == ["dome"] and later.alarms[0].clears_itself
+    assert later.step.state is S.CLOSED_UNSAFE
+    world.alive.add("dome")
+    world.now += 9.0
+    back = conductor.tick(world.now, ObservatoryView.from_kv(world.kv(), world.now), NIGHT)
+    assert conductor.alarms == {} and back.step.state is S.NIGHT_IDLE
 
 
 def test_stale_or_malformed_safety_is_unsafe() -> None:
