@@ -9,7 +9,7 @@ It binds three sockets:
 * collector (PULL): receives KVSET commands from :class:`pyros.kv.publisher.KVPublisher`.
 
 The loop polls the three sockets and a wake-up socketpair, drains what is ready,
-and calls :meth:`CloneStore.tick` when due (TTL expiries, HUGZ when idle).
+and calls :meth:`CloneStore.tick` when due (TTL expiries, a HUGZ every interval).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class CloneServer:
         snapshot: Endpoint to bind the ROUTER snapshot socket on (port 0 or ``*`` allowed).
         publisher: Endpoint to bind the PUB updates socket on.
         collector: Endpoint to bind the PULL collector socket on.
-        hugz_interval: Seconds without publication after which a HUGZ is sent.
+        hugz_interval: Seconds between two HUGZ (sent busy or idle: subtree subscribers hear only theirs).
         context: ZeroMQ context to use (a new one by default).
         clock: Monotonic clock (injectable for tests).
 

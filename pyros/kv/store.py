@@ -94,8 +94,7 @@ class CloneStore:
     """The clone server's hashmap: KVSETs and time in, KVPUBs out.
 
     Args:
-        hugz_interval: Seconds without publication after which :meth:`tick`
-            returns a HUGZ.
+        hugz_interval: Seconds between two HUGZ returned by :meth:`tick`.
         now: The current monotonic time.
         epoch: The server epoch; a random 16-hex-digit string if ``None``.
     """
@@ -115,7 +114,7 @@ class CloneStore:
         """Input dropped, by reason."""
         self.counts: Counter[str] = Counter()
         """Notable events (sets, deletes, expiries, hugz, snapshots)."""
-        self._last_sent = now
+        self._last_hugz = now
 
     # ------------------------------------------------------------ queries
 
@@ -126,7 +125,7 @@ class CloneStore:
     @property
     def next_tick(self) -> float:
         """Monotonic time at which :meth:`tick` next has something to do."""
-        when = self._last_sent + self.hugz_interval
+        when = self._last_hugz + self.hugz_interval
         for entry in self.entries.values():
             if entry.expiry is not None and entry.expiry < when:
                 when = entry.expiry
@@ -186,19 +185,18 @@ class CloneStore:
         else:
             self.entries.pop(message.key, None)
             self.counts["delete"] += 1
-        self._last_sent = now
         return [[message.key.encode("utf-8"), self.sequence.to_bytes(SEQUENCE_BYTES, "big"), message.uuid,
                  properties_frame, message.body]]
 
     def tick(self, now: float) -> list[Message]:
-        """Expire TTL entries (publishing deletions) and send HUGZ when idle.
+        """Expire TTL entries (publishing deletions) and send a HUGZ every ``hugz_interval``.
 
         Args:
             now: Current monotonic time.
 
         Returns:
-            One deletion KVPUB per expired key (in expiry order), or a HUGZ if
-            nothing was published for ``hugz_interval`` seconds, or nothing.
+            One deletion KVPUB per expired key (in expiry order), then a HUGZ if
+            ``hugz_interval`` seconds passed since the last one; possibly nothing.
         """
         expired = sorted((entry.expiry, key) for key, entry in self.entries.items()
                          if entry.expiry is not None and entry.expiry <= now)
@@ -208,10 +206,10 @@ class CloneStore:
             self.sequence += 1
             self.counts["expired"] += 1
             out.append(KVMessage(key, self.sequence, b"", {EPOCH_PROPERTY: self.epoch}, b"").encode())
-        if out:
-            self._last_sent = now
-        elif now - self._last_sent >= self.hugz_interval:
-            self._last_sent = now
+        if now - self._last_hugz >= self.hugz_interval:
+            # Every interval, busy or not: a subscriber of one subtree hears nothing of the
+            # updates of others, and must not take a busy server for a silent one.
+            self._last_hugz = now
             self.counts["hugz"] += 1
             out.append(self.hugz())
         return out

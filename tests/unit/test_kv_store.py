@@ -140,16 +140,19 @@ def test_handle_set_drops_malformed() -> None:
     assert len(store.handle_set(kvset("/a", b"1").encode(), 0)) == 1
 
 
-def test_hugz_when_idle() -> None:
+def test_hugz_every_interval_busy_or_idle() -> None:
     store = CloneStore(hugz_interval=1.0, now=0)
     assert store.tick(0.5) == []
     assert store.tick(1.0) == [encode_hugz({"epoch": store.epoch})]
     assert decode_update(store.tick(2.0)[0]) == Hugz({"epoch": store.epoch})
+    # Publishing does not delay the HUGZ: subscribers of other subtrees hear only HUGZ.
     store.apply(kvset("/a", b"1"), now=2.5)
-    assert store.tick(3.0) == []
-    assert store.next_tick == 3.5
-    assert store.tick(3.5) == [store.hugz()]
-    assert store.counts["hugz"] == 3
+    assert store.next_tick == 3.0
+    assert store.tick(3.0) == [store.hugz()]
+    store.apply(kvset("/a", b"2"), now=3.2)
+    assert store.tick(3.5) == []
+    assert store.tick(4.0) == [store.hugz()]
+    assert store.counts["hugz"] == 4
 
 
 def test_batched_snapshot_matches_the_strict_one() -> None:
