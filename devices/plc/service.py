@@ -5,8 +5,9 @@ A background poll reads the PLC every ``poll_s`` observatory seconds and publish
 * the device's state under ``/device/<name>/...``: ``status_time`` (ISO 8601, when the PLC took
   its last good status), ``valid`` (a good status within ``stale_after_s``), ``stale``, ``error``
   (the last reading's error, None when it succeeded), ``lamps`` and ``power``;
-* the canonical quantities under ``/env/weather/<quantity>`` (the inside ones under
-  ``/env/site/<quantity>``) as :class:`~devices.plc.weather_publisher.WeatherPublisher` writes them.
+* the raw canonical quantities under ``/device/<name>/weather/<quantity>`` as
+  :class:`~devices.plc.weather_publisher.WeatherPublisher` writes them (``/env/...`` is the
+  environment monitor's, which judges them).
 
 When no reading has succeeded for more than ``stale_after_s`` the last quantities are published
 again with ``valid: false`` and ``stale: true``, and this is logged once (and once more on recovery).
@@ -95,7 +96,7 @@ class PlcService(DeviceService):
         self.stale_after_s = float(stale)
         self.prefer = tuple(prefer)
         self.driver: PlcDriver = make_driver(name, driver, driver_options)
-        self.weather_publisher = WeatherPublisher()
+        self.weather_publisher = WeatherPublisher(name)
         self._lock = threading.Lock()
         self._last_status: PlcStatus | None = None
         self._last_good = -math.inf       # observatory time of the last good reading
@@ -196,7 +197,7 @@ class PlcService(DeviceService):
             status, stale = self._last_status, self._stale
         if status is None:
             return {}
-        return WeatherPublisher.entries(status.weather(self.prefer), status.date.timestamp(), get_clock().now(),
+        return self.weather_publisher.entries(status.weather(self.prefer), status.date.timestamp(), get_clock().now(),
                                         stale)
 
     # ----------------------------------------------------------------- commands
@@ -208,7 +209,7 @@ class PlcService(DeviceService):
 
     @command()
     def weather(self) -> dict[str, Any]:
-        """Read the PLC now: the canonical quantities by name, as published under /env/weather/ and /env/site/."""
+        """Read the PLC now: the canonical quantities by name, as published under /device/<plc>/weather/."""
         self._read()
         return {key.rsplit("/", 1)[1]: entry for key, entry in self.weather_entries().items()}
 

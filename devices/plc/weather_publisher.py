@@ -1,10 +1,10 @@
-"""The canonical weather quantities as K/V entries: ``/env/weather/<quantity>`` and ``/env/site/<quantity>``.
+"""The PLC's raw canonical quantities as K/V entries: ``/device/<plc>/weather/<quantity>``.
 
-Each entry is ``{"value", "unit", "sensor", "valid", "age_s", "stale"}`` (ARCHITECTURE.md section 4,
-docs/kv-keys.md): ``valid`` is false when the PLC distrusts the sensor or the data are stale,
-``age_s`` is how old the PLC's reading is (observatory seconds), ``stale`` whether the PLC has not
-been read successfully for too long. The inside of the observatory (``inside_temperature``,
-``inside_humidity``) goes under ``/env/site/``, the rest under ``/env/weather/``.
+Each entry is ``{"value", "unit", "sensor", "valid", "age_s", "stale"}`` (docs/kv-keys.md): ``valid``
+is false when the PLC distrusts the sensor or the data are stale, ``age_s`` is how old the PLC's
+reading is (observatory seconds), ``stale`` whether the PLC has not been read successfully for too
+long. Every quantity, inside ones included, goes under the device's own subtree: ``/env/...`` belongs
+to the environment monitor (``servers/monitor.py``), which judges these values.
 """
 
 from __future__ import annotations
@@ -19,38 +19,46 @@ from devices.plc.readings import QuantityReading
 
 log = logging.getLogger(__name__)
 
-WEATHER_PREFIX = "/env/weather/"
-"""Where the outside quantities are published."""
-SITE_PREFIX = "/env/site/"
-"""Where the inside quantities are published."""
-SITE_QUANTITIES = frozenset({Quantity.INSIDE_TEMPERATURE, Quantity.INSIDE_HUMIDITY})
-"""The quantities of the inside of the observatory."""
+WEATHER_SUBTREE = "weather"
+"""The device property under which the quantities are published: ``/device/<plc>/weather/<quantity>``."""
 
 Publish = Callable[[str, Any], None]
 """``publish(key, value)``, e.g. :meth:`pyros.kv.publisher.KVPublisher.set`."""
 
 
-def quantity_key(quantity: Quantity | str) -> str:
-    """The K/V key of a canonical quantity (``/env/weather/rain_rate``, ``/env/site/inside_temperature``).
+def quantity_key(device: str, quantity: Quantity | str) -> str:
+    """The K/V key of a canonical quantity of a PLC (``/device/plc/weather/rain_rate``).
+
+    Args:
+        device: The PLC's device name (``plc``).
+        quantity: A canonical quantity.
 
     Raises:
-        ValueError: If ``quantity`` is not a canonical quantity, naming them.
+        ValueError: If ``quantity`` is not a canonical quantity, naming them, or ``device`` is not a name.
     """
+    if not isinstance(device, str) or not device or "/" in device:
+        raise ValueError(f"a device name is non-empty text without '/', got {device!r}")
     try:
         known = Quantity(quantity)
     except ValueError:
         raise ValueError(f"unknown quantity {quantity!r}; the quantities are: "
                          f"{', '.join(q.value for q in Quantity)}") from None
-    return f"{SITE_PREFIX if known in SITE_QUANTITIES else WEATHER_PREFIX}{known.value}"
+    return f"/device/{device}/{WEATHER_SUBTREE}/{known.value}"
 
 
 class WeatherPublisher:
     """Turns quantity readings into K/V entries and publishes them (thread-safe).
 
     Until a publisher is attached (no K/V server, e.g. in tests) entries are only returned.
+
+    Args:
+        device: The PLC's device name (the keys' ``/device/<device>/``).
+        publish: Where to publish; None until :meth:`attach`.
     """
 
-    def __init__(self, publish: Publish | None = None) -> None:
+    def __init__(self, device: str, publish: Publish | None = None) -> None:
+        quantity_key(device, Quantity.RAIN_RATE)  # checks the name
+        self.device = device
         self._lock = threading.Lock()
         self._publish = publish
 
@@ -59,8 +67,7 @@ class WeatherPublisher:
         with self._lock:
             self._publish = publish
 
-    @staticmethod
-    def entries(readings: Mapping[Quantity, QuantityReading], status_time: float, now: float,
+    def entries(self, readings: Mapping[Quantity, QuantityReading], status_time: float, now: float,
                 stale: bool) -> dict[str, dict[str, Any]]:
         """The K/V entries of some readings, by key.
 
@@ -71,8 +78,10 @@ class WeatherPublisher:
             stale: Whether the PLC has not been read successfully for too long.
         """
         age = round(max(0.0, now - status_time), 3)
-        return {quantity_key(quantity): {"value": reading.value, "unit": reading.unit, "sensor": reading.sensor,
-                                         "valid": reading.sensor_valid and not stale, "age_s": age, "stale": stale}
+        return {quantity_key(self.device, quantity): {"value": reading.value, "unit": reading.unit,
+                                                      "sensor": reading.sensor,
+                                                      "valid": reading.sensor_valid and not stale, "age_s": age,
+                                                      "stale": stale}
                 for quantity, reading in readings.items()}
 
     def publish(self, readings: Mapping[Quantity, QuantityReading], status_time: float, now: float,

@@ -33,13 +33,15 @@ speed = 4.0
                           "devices.plc.service:PlcService", "--arg", "poll_s=0.5", "--arg", f"scenario={scenario}"])
     try:
         with plc, broker.client(timeout=5) as client, \
-                KVSubscriber(kv.snapshot_endpoint, kv.publisher_endpoint, "/env/weather/") as sub:
+                KVSubscriber(kv.snapshot_endpoint, kv.publisher_endpoint, "/device/plc/weather/") as sub:
             wait_until(lambda: client.service_exists("plc"), timeout=30, what="plc service up")
-            wait_until(lambda: (sub.get("/env/weather/rain_rate") or {}).get("value") == 12.0, timeout=30,
+            wait_until(lambda: (sub.get("/device/plc/weather/rain_rate") or {}).get("value") == 12.0,
+                       timeout=30,
                        what="rain_rate 12 mm/h published")
-            rain = sub.get("/env/weather/rain_rate")
+            rain = sub.get("/device/plc/weather/rain_rate")
             assert rain["unit"] == "mm/h" and rain["sensor"] == "WXT520" and rain["valid"] is True
-            wait_until(lambda: (sub.get("/env/weather/rain_detected") or {}).get("value") is True, timeout=30,
+            wait_until(lambda: (sub.get("/device/plc/weather/rain_detected") or {}).get("value") is True,
+                       timeout=30,
                        what="the rain detector wet")
             weather = run_pyros(config, "call", "--json", "plc", "weather")
             assert weather.returncode == 0, weather.stderr

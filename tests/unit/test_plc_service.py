@@ -61,16 +61,17 @@ def test_read_and_weather(service: ServiceRuntime) -> None:
 
 
 def test_the_poll_publishes_weather_and_device_state(service: ServiceRuntime, recorder: Recorder) -> None:
-    wait_until(lambda: sum(k == "/env/weather/outside_temperature" for k, _ in list(recorder.history)) >= 3,
+    temperature_key = "/device/plc/weather/outside_temperature"
+    wait_until(lambda: sum(k == temperature_key for k, _ in list(recorder.history)) >= 3,
                timeout=20, what="three polls published")
-    entry = recorder.get("/env/weather/wind_speed")
+    entry = recorder.get("/device/plc/weather/wind_speed")
     assert set(entry) == {"value", "unit", "sensor", "valid", "age_s", "stale"} and entry["valid"] is True
-    assert recorder.get("/env/site/inside_humidity")["unit"] == "percent"
+    assert recorder.get("/device/plc/weather/inside_humidity")["unit"] == "percent"
     assert recorder.get("/device/plc/valid") is True and recorder.get("/device/plc/error") is None
     assert recorder.get("/device/plc/status_time").endswith("Z")
     assert recorder.get("/device/plc/lamps") == {"LAMP_FLAT_CAGIRE": False, "LAMP_FLAT_DDRAGO": True}
     assert recorder.get("/device/plc/power")["PDU"]["cam_nir"] is False
-    temperatures = [v["value"] for k, v in list(recorder.history) if k == "/env/weather/outside_temperature"]
+    temperatures = [v["value"] for k, v in list(recorder.history) if k == temperature_key]
     assert len(set(temperatures)) > 1  # it evolves from poll to poll
 
 
@@ -98,15 +99,18 @@ def test_silence_makes_the_data_stale_then_they_recover(service: ServiceRuntime,
     wait_until(lambda: recorder.get("/device/plc/valid") is True, timeout=20, what="a first good poll")
     assert call(service, "inject_fault", {"fault": {"fault": "silence", "seconds": 120}}, token="root").ok
     assert call(service, "read").error.type == "DeviceSilent"
-    wait_until(lambda: (recorder.get("/env/weather/rain_rate") or {}).get("stale") is True, timeout=20,
+    wait_until(lambda: (recorder.get("/device/plc/weather/rain_rate") or {}).get("stale") is True,
+               timeout=20,
                what="stale quantities")
-    entry = recorder.get("/env/weather/rain_rate")
+    entry = recorder.get("/device/plc/weather/rain_rate")
     assert entry["valid"] is False and entry["age_s"] > 30
     assert recorder.get("/device/plc/valid") is False and recorder.get("/device/plc/stale") is True
     assert "DeviceSilent" in recorder.get("/device/plc/error")
-    wait_until(lambda: (recorder.get("/env/weather/rain_rate") or {}).get("stale") is False, timeout=30,
+    wait_until(lambda: (recorder.get("/device/plc/weather/rain_rate") or {}).get("stale") is False,
+               timeout=30,
                what="fresh quantities after the silence")
-    assert recorder.get("/env/weather/rain_rate")["valid"] is True and recorder.get("/device/plc/valid") is True
+    assert recorder.get("/device/plc/weather/rain_rate")["valid"] is True
+    assert recorder.get("/device/plc/valid") is True
     assert sum("data are stale" in r.getMessage() for r in caplog.records) == 1  # logged once
 
 
@@ -117,19 +121,22 @@ def test_scenario_command_makes_it_rain(service: ServiceRuntime, tmp_path: Path,
     assert call(service, "scenario", {"path": str(path)}, token="eng").error.type == "AccessDenied"
     loaded = call(service, "scenario", {"path": str(path)}, token="root")
     assert loaded.ok and loaded.data["events"] == 1 and loaded.data["duration_s"] == 100
-    wait_until(lambda: (recorder.get("/env/weather/rain_rate") or {}).get("value") == 12.0, timeout=20,
+    wait_until(lambda: (recorder.get("/device/plc/weather/rain_rate") or {}).get("value") == 12.0,
+               timeout=20,
                what="rain published")
-    assert recorder.get("/env/weather/rain_detected")["value"] is True
+    assert recorder.get("/device/plc/weather/rain_detected")["value"] is True
     bad = call(service, "scenario", {"path": str(tmp_path / "missing.json")}, token="root")
     assert bad.error.type == "BadArgument" and "cannot be read" in bad.error.message
 
 
 def test_publisher_keys_and_bad_settings() -> None:
-    assert quantity_key("rain_rate") == "/env/weather/rain_rate"
-    assert quantity_key("inside_temperature") == "/env/site/inside_temperature"
+    assert quantity_key("plc", "rain_rate") == "/device/plc/weather/rain_rate"
+    assert quantity_key("plc2", "inside_temperature") == "/device/plc2/weather/inside_temperature"
     with pytest.raises(ValueError, match="unknown quantity 'snow'"):
-        quantity_key("snow")
-    assert WeatherPublisher.entries({}, 0.0, 1.0, False) == {}
+        quantity_key("plc", "snow")
+    with pytest.raises(ValueError, match="device name"):
+        WeatherPublisher("a/b")
+    assert WeatherPublisher("plc").entries({}, 0.0, 1.0, False) == {}
     with pytest.raises(ValueError, match="unknown PLC driver 'tcp'; available: sim"):
         make_driver("plc", "tcp", {})
     with pytest.raises(ValueError, match="PLC driver 'sim'"):
