@@ -32,6 +32,7 @@ from typing import Any, Literal, Union
 from apscheduler.triggers.cron import CronTrigger
 
 from pyros.automation.actions import Action, parse_action
+from pyros.automation.named_table import named_table
 from pyros.automation.nights import NightFinder, next_night_event
 
 __all__ = [
@@ -235,16 +236,7 @@ def parse_job(where: str, table: Any) -> JobSpec:
     Raises:
         ValueError: Naming the job and the field at fault.
     """
-    if not isinstance(table, Mapping):
-        raise ValueError(f"{where} must be a table, got {type(table).__name__} {table!r}")
-    name = table.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"{where}.name must be non-empty text, got {name!r}")
-    where = f"job {name!r} ({where})"
-    unknown = set(table) - _JOB_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
-                         f"(allowed: {', '.join(sorted(_JOB_KEYS))})")
+    name, where = named_table("job", where, table, _JOB_KEYS)
     if "trigger" not in table:
         raise ValueError(f"{where}.trigger is missing (one of {', '.join(TRIGGERS)})")
     timing = _timing(where, table["trigger"], table)

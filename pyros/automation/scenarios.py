@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyros.automation.actions import ServiceCall, check_literal, parse_action
+from pyros.automation.named_table import named_table
 from pyros.clock import format_instant
 
 __all__ = [
@@ -274,16 +275,7 @@ def parse_scenario(where: str, table: Any) -> ScenarioRule:
     Raises:
         ValueError: Naming the scenario and the field at fault.
     """
-    if not isinstance(table, Mapping):
-        raise ValueError(f"{where} must be a table, got {type(table).__name__} {table!r}")
-    name = table.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"{where}.name must be non-empty text, got {name!r}")
-    where = f"scenario {name!r} ({where})"
-    unknown = set(table) - _RULE_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
-                         f"(allowed: {', '.join(sorted(_RULE_KEYS))})")
+    name, where = named_table("scenario", where, table, _RULE_KEYS)
     if "when" not in table:
         raise ValueError(f"{where}.when is missing")
     when = _condition(f"{where}.when", table["when"])

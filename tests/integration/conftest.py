@@ -7,6 +7,7 @@ from typing import Iterator
 import pytest
 import zmq
 
+from pyros.kv.server import CloneServer
 from pyros.testing import BrokerProcess
 
 
@@ -23,3 +24,13 @@ def zctx() -> Iterator[zmq.Context]:
     ctx = zmq.Context()
     yield ctx
     ctx.destroy(linger=0)
+
+
+@pytest.fixture
+def kv_server() -> Iterator[CloneServer]:
+    """A real K/V (Clone) server on loopback ports, HUGZ every 0.2 s."""
+    server = CloneServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", hugz_interval=0.2).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -33,15 +33,6 @@ SCENARIOS = [{"name": "flag-on", "when": {"key": "/test/flag", "field": "on", "o
 
 
 @pytest.fixture
-def kv_server() -> Iterator[CloneServer]:
-    server = CloneServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", hugz_interval=0.2).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def site(broker: BrokerProcess, kv_server: CloneServer, tmp_path: Path) -> Iterator[Client]:
     """Echo and core served on a simulated clock at :data:`SPEED`; yields a client of the broker."""
     config = tmp_path / "site.toml"

@@ -79,15 +79,6 @@ def demo_database(url: str) -> tuple[Database, dict[str, int]]:
     return database, sequences
 
 
-@pytest.fixture
-def kv_server() -> Iterator[CloneServer]:
-    server = CloneServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", hugz_interval=0.2).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def serve(config: Path, tmp_path: Path, watch_s: float) -> ManagedProcess:
     log = (tmp_path / "scheduler.log").open("wb")
     return ManagedProcess([sys.executable, "-m", "pyros", "--config", str(config), "serve",
