@@ -195,8 +195,10 @@ class DeviceService(Service):
         """Publish the device's state at once, so that its keys exist before anything moves it.
 
         A device that does not answer yet is logged; its state appears with the first
-        successful reading.
+        successful reading. A service without a driver has nothing to publish.
         """
+        if getattr(self, "driver", None) is None:
+            return
         try:
             self.read_status()
         except DeviceFault as exc:
