@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench clean
+DEMO_CONFIG := etc/demo-night.toml
+DEMO_DATABASE := var/demo-night.db
+
+.PHONY: install run run-real test bench clean
 
 install: $(STAMP)
 
@@ -14,7 +17,16 @@ $(STAMP): setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo night (etc/demo-night.toml): a fresh demo database, then the whole observatory on
+# simulators through the supervisor, on a simulated night at 60x with a rain episode.
 run: install
+	mkdir -p var
+	rm -f $(DEMO_DATABASE) $(DEMO_DATABASE)-wal $(DEMO_DATABASE)-shm
+	$(BIN)/pyros --config $(DEMO_CONFIG) db init --demo
+	$(BIN)/pyros --config $(DEMO_CONFIG) start
+
+# The observatory of etc/pyros.toml in real time (its database is var/pyros.db; `pyros db init --demo` once).
+run-real: install
 	$(BIN)/pyros start
 
 test: install

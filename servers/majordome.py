@@ -69,7 +69,7 @@ class MajordomeService(Service):
             tick_s: Observatory seconds between two decisions when nothing changes.
             database: SQLAlchemy URL of the audit log; default ``database.url``.
             safety_stale_s: Observatory seconds after which the monitor's verdict is not trusted.
-            **settings: :class:`ConductorSettings` fields (``dome``, ``telescope``, ``observer``,
+            **settings: :class:`ConductorSettings` fields (``dome``, ``telescope``, ``observer``, ``scheduler``,
                 ``required``, ``prepare_s``, ``close_before_s``, ``command_timeout_s``, ``lookahead_s``).
 
         Raises:

@@ -357,6 +357,9 @@ class SchedulerService(Service):
                     return None
                 changed = self._changed(session, before, seen)
             if not changed:
+                # Remember what was seen (a sequence that started executing, say), so that its return to
+                # be planned (an interrupted run) is a change at a later look.
+                self._seen = seen
                 return None
             self._plan_locked("sequences_changed", keep_previous=True, actor=self.service_name)
             return "sequences_changed"

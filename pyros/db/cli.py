@@ -119,13 +119,17 @@ def init_command(state: Any, demo: bool, as_json: bool) -> None:
     from pyros.db.demo_site import load_demo_site
     from pyros.db.migrate import upgrade
 
+    from pyros.clock import Clock
+
     def initialise() -> tuple[dict[str, Any], dict[str, int] | None]:
         loaded: dict[str, int] | None = None
         with _open(state) as database:
             upgrade(database)
             if demo:
+                # Built around the configured observatory time (a simulated night's start, say), not the wall clock.
+                now = Clock.from_config(state.config().clock).now_datetime()
                 with database.transaction() as session:
-                    loaded = load_demo_site(session)
+                    loaded = load_demo_site(session, now=now)
             return _describe(database), loaded
 
     info, loaded = _run(as_json, initialise)

@@ -26,6 +26,18 @@ Rules it keeps:
   idle, the dome open and the telescope unparked, the next entry of the
   current schedule that has not been handed over yet (and starts within
   ``lookahead_s``) goes to the observer.
+* **The plan is kept current.** When entries of the current schedule are
+  over without having been observed (the dome was closed, or a sequence ran
+  long), the conductor asks the scheduler for a replan (``replan
+  reason=conditions``) once per schedule, in the states that observe, so a
+  sequence whose time passed gets a new place or a reason.
+* **The observer's outcome counts.** A sequence the observer refused because
+  its place in the plan went stale (it went back to ``to_be_planned``) makes
+  the conductor ask the scheduler for a replan (``replan reason=failed``); a
+  sequence that failed because a device failed or stopped answering raises
+  that device's alarm (an operator acknowledges it), so the observatory is
+  made safe. A session already finished when the conductor starts is not
+  acted upon again.
 """
 
 from __future__ import annotations
@@ -35,10 +47,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyros.majordome.lifecycle import MajordomeState, Step, manual_command_refusal, step
-from pyros.majordome.observatory_view import ObservatoryView, ScheduledEntry
+from pyros.majordome.observatory_view import FinishedSequence, ObservatoryView, ScheduledEntry
 from pyros.majordome.situation import Mode, Situation, sky_phase
 
-__all__ = ["Alarm", "Command", "Conductor", "ConductorSettings", "TickResult"]
+__all__ = ["Alarm", "Command", "Conductor", "ConductorSettings", "DEVICE_FAILURE_REASONS", "TickResult"]
+
+DEVICE_FAILURE_REASONS = frozenset({"device_unavailable", "device_failed"})
+"""The observer's reasons for a failed sequence that name a device at fault (docs/observer.md)."""
+STALE_PLAN_STATUS = "to_be_planned"
+"""The status a refused sequence is left in when its place in the plan went stale."""
 
 
 @dataclass(frozen=True)
@@ -93,11 +110,16 @@ class ConductorSettings:
         dome: The dome's service name.
         telescope: The telescope's service name.
         observer: The observer's service name.
+        scheduler: The scheduler's service name (asked to replan after a stale-plan refusal, or when
+            entries of its plan passed without being observed).
         required: Services that must be in the registry (else alarm).
         prepare_s: Dusk starts this long before the night.
         close_before_s: Dawn starts this long before the night's end.
         command_timeout_s: A dome or telescope motion not done after this raises an alarm.
-        lookahead_s: A schedule entry starting within this may be handed to the observer now.
+        lookahead_s: A schedule entry starting within this may be handed to the observer now. The
+            observer checks a sequence's constraints from the moment it gets it, so handing it over
+            before its planned start makes it refuse a sequence whose target rises into its airmass
+            limit (or whose window opens) at that start: 0 by default.
         startup_grace_s: After the first tick, how long a required service may be missing from
             the registry before it is an alarm (services start in any order).
     """
@@ -105,11 +127,12 @@ class ConductorSettings:
     dome: str = "dome"
     telescope: str = "telescope"
     observer: str = "observer"
+    scheduler: str = "scheduler"
     required: tuple[str, ...] = ("dome", "telescope")
     prepare_s: float = 1800.0
     close_before_s: float = 600.0
     command_timeout_s: float = 300.0
-    lookahead_s: float = 300.0
+    lookahead_s: float = 0.0
     startup_grace_s: float = 30.0
 
     def __post_init__(self) -> None:
@@ -117,7 +140,7 @@ class ConductorSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        for name in ("dome", "telescope", "observer"):
+        for name in ("dome", "telescope", "observer", "scheduler"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a service name, got {getattr(self, name)!r}")
 
@@ -157,6 +180,11 @@ class Conductor:
     alarms: dict[str, Alarm] = field(default_factory=dict)
     _in_flight: dict[tuple[str, str], float] = field(default_factory=dict)
     _handed: set[int] = field(default_factory=set)
+    _handing: tuple[int, str | None] | None = None
+    _outcome_seen: str | None = None
+    _replan_wanted: tuple[str, str] | None = None
+    _ever_handed: set[int] = field(default_factory=set)
+    _missed_replanned: int | None = None
     _schedule_id: int | None = None
     _lease: _Lease | None = None
     _started_s: float | None = None
@@ -172,10 +200,12 @@ class Conductor:
             night: (start, end) of the night of the current observing day, or ``None`` (no night).
         """
         raised: list[Alarm] = []
+        first_tick = self._started_s is None
         if self._started_s is None:
             self._started_s = now_s
         self._expire_lease(now_s)
         self._settle_in_flight(now_s, view, raised)
+        self._read_outcome(view.observer_finished, now_s, raised, act=not first_tick)
         in_grace = now_s - self._started_s < self.settings.startup_grace_s
         for service in self.settings.required:
             alarm = self.alarms.get(service)
@@ -189,16 +219,23 @@ class Conductor:
             self._schedule_id = view.schedule_id
             self._handed.clear()
         following = self._next_entry(now_s, view)
+        missed = self._missed_entries(now_s, view)
         phase = sky_phase(now_s, night[0] if night else None, night[1] if night else None,
                           self.settings.prepare_s, self.settings.close_before_s)
         fault = next(iter(self.alarms), None)
         situation = Situation(
             phase=phase, mode=self.mode, safe=view.safe, safety_culprit=view.safety_culprit, device_fault=fault,
             dome_closed=view.dome_closed, telescope_parked=view.telescope_parked,
-            observing=view.observer_session is not None, work_available=following is not None and not self.paused,
+            observing=view.observer_session is not None or (self.settings.observer, "execute") in self._in_flight,
+            work_available=following is not None and not self.paused,
             maintenance=self.maintenance)
         decided = step(self.state, situation)
         self.state = decided.state
+        if missed and decided.wanted.observe and self._missed_replanned != view.schedule_id \
+                and self._replan_wanted is None:
+            self._missed_replanned = view.schedule_id
+            self._replan_wanted = ("conditions", f"{len(missed)} entries of schedule {view.schedule_id} passed "
+                                                 f"without being observed ({', '.join(map(str, missed[:5]))}): replan")
         commands = self._commands(now_s, view, decided, following)
         return TickResult(decided, commands, raised, situation)
 
@@ -223,13 +260,36 @@ class Conductor:
                 and not self.paused):
             commands.append(Command(settings.observer, "execute", {"sequence_id": following.sequence_id},
                                     f"observe sequence {following.sequence_id} {following.name}".rstrip()))
+        if self._replan_wanted is not None:
+            reason, purpose = self._replan_wanted
+            commands.append(Command(settings.scheduler, "replan", {"reason": reason}, purpose))
         # Nothing is sent to a service absent from the registry: it would only fail.
         sendable = [c for c in commands if c.key not in self._in_flight and c.service in view.alive]
         for command in sendable:
             self._in_flight[command.key] = now_s
             if command.command == "execute":
                 self._handed.add(command.args["sequence_id"])
+                self._ever_handed.add(command.args["sequence_id"])
+                before = view.observer_finished.session if view.observer_finished is not None else None
+                self._handing = (command.args["sequence_id"], before)
+            elif command.key == (settings.scheduler, "replan"):
+                self._replan_wanted = None
         return sendable
+
+    def _read_outcome(self, finished: FinishedSequence | None, now_s: float, raised: list[Alarm], *,
+                      act: bool) -> None:
+        """Act once on the observer's latest finished session (not on one found at the first tick)."""
+        if finished is None or finished.session == self._outcome_seen:
+            return
+        self._outcome_seen = finished.session
+        if not act:
+            return
+        sequence = f"sequence {finished.sequence_id}" if finished.sequence_id is not None else "a sequence"
+        if finished.outcome == "refused" and finished.sequence_status == STALE_PLAN_STATUS:
+            self._replan_wanted = ("failed", f"{sequence} refused at dispatch ({finished.reason}): replan")
+        elif finished.outcome == "failed" and finished.reason in DEVICE_FAILURE_REASONS and finished.device:
+            raised.append(self._raise(finished.device, f"{sequence} failed: {finished.reason}: "
+                                                        f"{finished.detail or 'no detail'}", now_s))
 
     def _next_entry(self, now_s: float, view: ObservatoryView) -> ScheduledEntry | None:
         for entry in view.schedule:
@@ -242,6 +302,13 @@ class Conductor:
             return None
         return None
 
+    def _missed_entries(self, now_s: float, view: ObservatoryView) -> list[int]:
+        """Sequences of the current schedule whose time is over and that were never handed over nor seen running."""
+        if view.observer_sequence is not None:
+            self._ever_handed.add(view.observer_sequence)
+        return [entry.sequence_id for entry in view.schedule
+                if entry.end_s <= now_s and entry.sequence_id not in self._ever_handed]
+
     def _settle_in_flight(self, now_s: float, view: ObservatoryView, raised: list[Alarm]) -> None:
         settings = self.settings
         done = {
@@ -250,7 +317,7 @@ class Conductor:
             (settings.telescope, "park"): view.telescope_parked is True,
             (settings.telescope, "unpark"): view.telescope_parked is False,
             (settings.observer, "abort"): view.observer_session is None,
-            (settings.observer, "execute"): view.observer_session is not None,
+            (settings.observer, "execute"): view.observer_session is not None or self._handed_and_finished(view),
         }
         for key, sent in list(self._in_flight.items()):
             if done.get(key, True):
@@ -261,6 +328,14 @@ class Conductor:
                     continue  # the observer refused or finished at once: the next tick decides again
                 raised.append(self._raise(key[0], f"'{key[1]}' not done within {settings.command_timeout_s:g} s",
                                           now_s))
+
+    def _handed_and_finished(self, view: ObservatoryView) -> bool:
+        """The sequence last handed over has a finished session (e.g. refused at once) that is new."""
+        finished = view.observer_finished
+        if self._handing is None or finished is None:
+            return False
+        sequence_id, session_before = self._handing
+        return finished.sequence_id == sequence_id and finished.session != session_before
 
     def _raise(self, device: str, reason: str, now_s: float, *, clears_itself: bool = False) -> Alarm:
         alarm = Alarm(device, reason, now_s, clears_itself)
@@ -273,10 +348,12 @@ class Conductor:
         """A command the service sent was refused or got no answer.
 
         A failed ``execute`` only frees the sequence (the observer's refusal has
-        its reason); any other failure raises an alarm for the device.
+        its reason), and a failed ``replan`` is left to the scheduler's own
+        watcher (no hardware is at stake); any other failure raises an alarm
+        for the device.
         """
         self._in_flight.pop(command.key, None)
-        if command.command == "execute":
+        if command.command == "execute" or command.key == (self.settings.scheduler, "replan"):
             return None
         return self._raise(command.service, f"'{command.command}' failed: {error}", now_s)
 

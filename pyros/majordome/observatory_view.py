@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ObservatoryView", "ScheduledEntry"]
+__all__ = ["FinishedSequence", "ObservatoryView", "ScheduledEntry"]
 
 _BUSY_STATUSES = frozenset({"starting", "running", "stopping"})
+
+
+def _text(value: Any) -> str | None:
+    """``value`` if it is non-empty text, else ``None``."""
+    return value if isinstance(value, str) and value else None
 
 
 def _instant(value: Any) -> float | None:
@@ -43,6 +48,46 @@ class ScheduledEntry:
 
 
 @dataclass(frozen=True)
+class FinishedSequence:
+    """The observer's latest ``execute`` session once it is done (from its ``data``, docs/observer.md).
+
+    Attributes:
+        session: The session id.
+        sequence_id: The sequence it was given.
+        outcome: ``refused``, ``executed``, ``interrupted`` or ``failed`` (``None`` if not reported).
+        reason: The reason code (``None`` when executed).
+        detail: The sentence saying why.
+        device: The device at fault, if one is.
+        sequence_status: The sequence's status at the end.
+    """
+
+    session: str
+    sequence_id: int | None
+    outcome: str | None
+    reason: str | None = None
+    detail: str | None = None
+    device: str | None = None
+    sequence_status: str | None = None
+
+    @classmethod
+    def from_session(cls, session: Any) -> FinishedSequence | None:
+        """Read a done session map; ``None`` for anything else (running, malformed, no id)."""
+        if not isinstance(session, Mapping) or session.get("status") != "done":
+            return None
+        session_id = _text(session.get("session"))
+        if session_id is None:
+            return None
+        data = session.get("data") if isinstance(session.get("data"), Mapping) else {}
+        arguments = session.get("args") if isinstance(session.get("args"), Mapping) else {}
+        sequence = data.get("sequence_id", arguments.get("sequence_id"))
+        return cls(session=session_id,
+                   sequence_id=sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else None,
+                   outcome=_text(data.get("outcome")), reason=_text(data.get("reason")),
+                   detail=_text(data.get("detail")), device=_text(data.get("device")),
+                   sequence_status=_text(data.get("sequence_status")))
+
+
+@dataclass(frozen=True)
 class ObservatoryView:
     """What the majordome knows of the observatory at one instant.
 
@@ -56,6 +101,7 @@ class ObservatoryView:
         schedule: The current schedule's entries in time order.
         schedule_id: The current schedule's id (``None``: no schedule).
         alive: Services whose registry key is present (``/service/<name>/...``).
+        observer_finished: The observer's latest ``execute`` session when it is done, else ``None``.
     """
 
     safe: bool = False
@@ -67,6 +113,7 @@ class ObservatoryView:
     schedule: tuple[ScheduledEntry, ...] = ()
     schedule_id: int | None = None
     alive: frozenset[str] = field(default_factory=frozenset)
+    observer_finished: FinishedSequence | None = None
 
     @property
     def dome_closed(self) -> bool | None:
@@ -133,4 +180,5 @@ class ObservatoryView:
                           if key.startswith("/service/") and key.count("/") == 3)
         return cls(safe=safe, safety_culprit=culprit, dome_shutter=shutter if isinstance(shutter, str) else None,
                    telescope_parked=parked if isinstance(parked, bool) else None, observer_session=observer_session,
-                   observer_sequence=observer_sequence, schedule=tuple(entries), schedule_id=schedule_id, alive=alive)
+                   observer_sequence=observer_sequence, schedule=tuple(entries), schedule_id=schedule_id, alive=alive,
+                   observer_finished=FinishedSequence.from_session(session))
