@@ -24,7 +24,7 @@ Triggers, all in observatory time:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Union
@@ -32,7 +32,7 @@ from typing import Any, Literal, Union
 from apscheduler.triggers.cron import CronTrigger
 
 from pyros.automation.actions import Action, parse_action
-from pyros.automation.named_table import named_table
+from pyros.automation.named_table import named_table, named_tables
 from pyros.automation.nights import NightFinder, next_night_event
 
 __all__ = [
@@ -261,16 +261,4 @@ def parse_jobs(tables: Any) -> list[JobSpec]:
     Raises:
         ValueError: For a bad job (naming it and the field) or a name used twice.
     """
-    if tables is None:
-        return []
-    if isinstance(tables, (str, bytes)) or not isinstance(tables, Sequence):
-        raise ValueError(f"jobs must be a list of tables, got {type(tables).__name__} {tables!r}")
-    jobs: list[JobSpec] = []
-    seen: set[str] = set()
-    for index, table in enumerate(tables):
-        job = parse_job(f"jobs[{index}]", table)
-        if job.name in seen:
-            raise ValueError(f"job {job.name!r} (jobs[{index}]): the name is used by another job")
-        seen.add(job.name)
-        jobs.append(job)
-    return jobs
+    return named_tables("job", "jobs", tables, parse_job)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyros.automation.actions import ServiceCall, check_literal, parse_action
-from pyros.automation.named_table import named_table
+from pyros.automation.named_table import named_table, named_tables
 from pyros.clock import format_instant
 
 __all__ = [
@@ -309,17 +309,7 @@ def parse_scenarios(tables: Any) -> list[ScenarioRule]:
     Raises:
         ValueError: For a bad scenario (naming it and the field) or a name used twice.
     """
-    if tables is None:
-        return []
-    if isinstance(tables, (str, bytes)) or not isinstance(tables, Sequence):
-        raise ValueError(f"scenarios must be a list of tables, got {type(tables).__name__} {tables!r}")
-    rules: list[ScenarioRule] = []
-    for index, table in enumerate(tables):
-        rule = parse_scenario(f"scenarios[{index}]", table)
-        if any(other.name == rule.name for other in rules):
-            raise ValueError(f"scenario {rule.name!r} (scenarios[{index}]): the name is used by another scenario")
-        rules.append(rule)
-    return rules
+    return named_tables("scenario", "scenarios", tables, parse_scenario)
 
 
 class ScenarioEngine:
