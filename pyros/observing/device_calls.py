@@ -7,7 +7,9 @@ for its session in short rounds of the built-in ``wait`` (addressed to the
 instance that owns the session), so that between rounds it can notice that it
 must stop (then it aborts the device's session and waits for it to end) and
 that the device took longer than allowed (observatory time; then it aborts it
-too).
+too). An operation that had already done its work when the abort reached it (an
+exposure whose frame was stored meanwhile) is returned as done, so that its
+product is recorded; the caller notices the stop before its next step.
 
 Every failure becomes a :class:`~pyros.observing.reasons.SequenceStopped`
 naming the device:
@@ -117,10 +119,14 @@ class DeviceCaller:
         deadline = self.clock.now() + limit_s
         while True:
             if should_stop():
-                self._abort(address, device, session_id)
+                final = self._abort(address, device, session_id)
+                if final is not None and finished_its_work(final):
+                    return final
                 raise SequenceStopped(Reason.ABORTED, f"{device} {what} was aborted", device)
             if self.clock.now() > deadline:
-                self._abort(address, device, session_id)
+                final = self._abort(address, device, session_id)
+                if final is not None and finished_its_work(final):
+                    return final
                 raise SequenceStopped(Reason.DEVICE_UNAVAILABLE,
                                       f"{device} did not finish {what} within {limit_s:g} s; aborted", device)
             session = self._wait(address, device, session_id, self.round_s)
@@ -143,11 +149,39 @@ class DeviceCaller:
             raise SequenceStopped(Reason.DEVICE_FAILED, f"{device} answered {session!r} for its session", device)
         return session
 
-    def _abort(self, address: str, device: str, session_id: str) -> None:
-        """Abort a device's session and wait a little for it to end; a device that does not answer is left."""
+    def _abort(self, address: str, device: str, session_id: str) -> dict[str, Any] | None:
+        """Abort a device's session and wait a little for it to end; its last state, ``None`` if not known.
+
+        A device that does not answer is left (logged).
+        """
         try:
             self.client.call(address, "abort", {"session": session_id}, timeout=self.reply_timeout_s, retries=0)
-            self.client.call(address, "wait", {"session": session_id, "timeout": ABORT_GRACE_S},
-                             timeout=self.reply_timeout_s + ABORT_GRACE_S, retries=0)
-        except (TransportError, CommandError) as exc:
+        except CommandError as exc:
+            log.info("session %s of %s could not be aborted (%s: %s): it may have ended", session_id, device,
+                     exc.type, exc.message)
+        except TransportError as exc:
             log.warning("could not abort session %s of %s: %s", session_id, device, exc)
+            return None
+        try:
+            final = self.client.call(address, "wait", {"session": session_id, "timeout": ABORT_GRACE_S},
+                                     timeout=self.reply_timeout_s + ABORT_GRACE_S, retries=0)
+        except (TransportError, CommandError) as exc:
+            log.warning("session %s of %s: no end seen after its abort: %s", session_id, device, exc)
+            return None
+        return final if isinstance(final, dict) else None
+
+
+def finished_its_work(session: dict[str, Any]) -> bool:
+    """Whether a device's session, aborted or not, ended after doing its work.
+
+    True when it succeeded (the abort came after its end), or when it ended ``aborted`` only
+    because the abort arrived while it was returning a normal result (a result without
+    ``aborted``: the motion was done, the frame stored). An operation that noticed the abort
+    returns a result with ``aborted`` set, or fails.
+    """
+    if session.get("status") != "done":
+        return False
+    if session.get("success") is True:
+        return True
+    result = session.get("result")
+    return session.get("message") == "aborted" and isinstance(result, dict) and not result.get("aborted")
