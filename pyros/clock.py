@@ -42,6 +42,7 @@ __all__ = [
     "ClockSettings",
     "format_instant",
     "get_clock",
+    "next_multiple",
     "parse_instant",
     "set_clock",
 ]
@@ -152,6 +153,28 @@ def format_instant(seconds: float) -> str:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
         raise ValueError(f"cannot format instant {seconds!r}: expected finite UNIX seconds")
     return _to_datetime(seconds).isoformat().replace("+00:00", "Z")
+
+
+def next_multiple(instant: float, period: float) -> float:
+    """The first multiple of ``period`` (seconds since the UNIX epoch) strictly after ``instant``.
+
+    Periodic work (the monitor's polls, the majordome's ticks, the scheduler's looks) waits for
+    it rather than for ``period`` after its last round: its rounds fall on one grid of
+    observatory time, the same in every process, at every clock speed, however long each round
+    took, so that a night replayed at another speed sees its rounds at the same instants.
+
+    Args:
+        instant: Observatory UNIX seconds.
+        period: Seconds, > 0.
+
+    Raises:
+        ValueError: If ``period`` is not a positive finite number or ``instant`` is not finite.
+    """
+    if isinstance(period, bool) or not isinstance(period, (int, float)) or not math.isfinite(period) or period <= 0:
+        raise ValueError(f"period must be a positive number of seconds, got {period!r}")
+    if isinstance(instant, bool) or not isinstance(instant, (int, float)) or not math.isfinite(instant):
+        raise ValueError(f"instant must be finite UNIX seconds, got {instant!r}")
+    return (math.floor(instant / period) + 1) * period
 
 
 def _quantise(seconds: float) -> float:

@@ -1,8 +1,8 @@
 """The ``majordome`` service: the conductor of the observatory (``docs/majordome.md``).
 
 A thin shell around :class:`pyros.majordome.conductor.Conductor`: a K/V
-subscriber keeps the live state; a thread ticks the conductor every
-``tick_s`` observatory seconds, and at once when the safety verdict, a device
+subscriber keeps the live state; a thread ticks the conductor on every multiple
+of ``tick_s`` observatory seconds, and at once when the safety verdict, a device
 state, the observer's session or the schedule changes; it sends the
 conductor's commands with the majordome's token, reports failures back,
 writes every transition and alarm to the audit log and publishes them::
@@ -27,7 +27,7 @@ import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pyros.client import Client
-from pyros.clock import format_instant, get_clock
+from pyros.clock import format_instant, get_clock, next_multiple
 from pyros.config import active_config
 from pyros.db.engine import Database
 from pyros.db.migrate import upgrade
@@ -150,7 +150,7 @@ class MajordomeService(Service):
                 self.tick_once()
             except Exception:  # noqa: BLE001 - one failed tick must not stop the conductor
                 log.exception("a majordome tick failed")
-            clock.wait(self._wake, self.tick_s)
+            clock.wait_until(self._wake, next_multiple(clock.now(), self.tick_s))
 
     # ----------------------------------------------------------------- ticks
 

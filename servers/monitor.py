@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from devices.plc.normalise import normalise_status
 from devices.plc.status import PlcStatus
 from pyros.client import Client
-from pyros.clock import format_instant, get_clock
+from pyros.clock import format_instant, get_clock, next_multiple
 from pyros.config import active_config
 from pyros.db.engine import Database
 from pyros.db.errors import DatabaseError
@@ -197,8 +197,7 @@ class MonitorService(Service):
                     self.poll_once(reader)
                 except Exception:  # noqa: BLE001 - a poll that fails unexpectedly must not end the monitoring
                     log.exception("the monitor's poll failed")
-                next_poll = (math.floor(clock.now() / period) + 1) * period
-                if clock.wait_until(self._stop, next_poll):
+                if clock.wait_until(self._stop, next_multiple(clock.now(), period)):
                     return
         finally:
             if owned is not None:
@@ -251,7 +250,7 @@ class MonitorService(Service):
         for synthesis in syntheses:
             self._publish(synthesis.key, synthesis.to_kv())
         if settings.history_every_s > 0 and now >= self._next_history:
-            self._next_history = (math.floor(now / settings.history_every_s) + 1) * settings.history_every_s
+            self._next_history = next_multiple(now, settings.history_every_s)
             self._store_history(syntheses)
         return state
 

@@ -150,11 +150,17 @@ class ObserverService(Service):
     # ----------------------------------------------------------------- lifecycle
 
     def on_start(self) -> None:
-        """Build the sky and start mirroring ``/env/`` from the K/V store."""
+        """Build the sky and start mirroring ``/env/`` from the K/V store.
+
+        The sky computes one position now: the first computation of a day costs about half a
+        second, better spent at the start than in the first dispatch of the night.
+        """
         from pyros.astro import Sky
 
         config = active_config()
-        self._sky = Sky.from_config(config)
+        sky = Sky.from_config(config)
+        sky.targets([0.0], [0.0], [get_clock().now()])
+        self._sky = sky
         self._kv = KVSubscriber(config.kv.snapshot, config.kv.publisher, "/env/")
 
     def on_stop(self) -> None:

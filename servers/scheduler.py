@@ -12,7 +12,7 @@ is computed by :class:`pyros.scheduling.planner.Planner`, stored with the sequen
 changes in one transaction (:func:`pyros.scheduling.store.save_plan`), then published as
 ``/schedule/current``. One plan is computed at a time.
 
-A watcher on the observatory clock (every ``watch_s``) plans by itself:
+A watcher on the observatory clock (on every multiple of ``watch_s``) plans by itself:
 
 * at the start of the night, when no schedule of the night was made since it started
   (trigger ``night_start``; it keeps what it can of a plan made before the night, if any; also on
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pyros.clock import format_instant, get_clock
+from pyros.clock import format_instant, get_clock, next_multiple
 from pyros.config import active_config
 from pyros.db.engine import Database
 from pyros.db.errors import DatabaseError
@@ -373,7 +373,7 @@ class SchedulerService(Service):
                 log.debug("%s", exc)
             except Exception:  # noqa: BLE001 - a failed look must not end the watching
                 log.exception("the scheduler's watcher failed")
-            if clock.wait(self._stop, self.watch_s):
+            if clock.wait_until(self._stop, next_multiple(clock.now(), self.watch_s)):
                 return
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import astropy.units as u
 from astropy.coordinates import AltAz, EarthLocation, SkyCoord
 from astropy.time import Time
@@ -12,12 +14,17 @@ import pyros.astro  # noqa: F401  (applies the offline IERS policy before any tr
 class Horizon:
     """Converts between ICRS RA/Dec and geometric altitude/azimuth at a site (no refraction).
 
+    The first transformation in a process costs astropy about 0.8 s (its frame graph, the Earth
+    orientation tables); the constructor pays it, so that it falls at the service's start and not
+    in the first slew of the night (an alert's, perhaps). The next ones take a few milliseconds.
+
     Args:
         location: The site.
     """
 
     def __init__(self, location: EarthLocation) -> None:
         self.location = location
+        self.altaz(0.0, 0.0, time.time())
 
     def _frame(self, unix_s: float) -> AltAz:
         return AltAz(obstime=Time(unix_s, format="unix", scale="utc"), location=self.location)

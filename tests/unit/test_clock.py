@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyros import clock as clock_module
-from pyros.clock import Clock, format_instant, get_clock, parse_instant, set_clock
+from pyros.clock import Clock, format_instant, get_clock, next_multiple, parse_instant, set_clock
 from pyros.config import ClockConfig
 
 START_ISO = "2024-06-01T03:00:00Z"
@@ -511,3 +511,20 @@ def test_set_clock_installs_and_returns_the_previous(sim: Clock) -> None:
 def test_set_clock_rejects_other_objects() -> None:
     with pytest.raises(TypeError, match="expects a Clock, got str"):
         set_clock("real")  # type: ignore[arg-type]
+
+
+def test_next_multiple_is_strictly_after_and_on_the_grid() -> None:
+    assert next_multiple(1_782_000_003.2, 5.0) == 1_782_000_005.0
+    assert next_multiple(1_782_000_005.0, 5.0) == 1_782_000_010.0  # on the grid: the next one
+    assert next_multiple(-7.0, 5.0) == -5.0
+    for bad_period in (0.0, -1.0, math.nan, math.inf, True):
+        with pytest.raises(ValueError, match="period must be a positive number"):
+            next_multiple(10.0, bad_period)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="instant must be finite"):
+        next_multiple(math.inf, 1.0)
+
+
+@given(st.floats(min_value=-1e10, max_value=1e10), st.floats(min_value=1e-3, max_value=3600.0))
+def test_next_multiple_is_within_one_period(instant: float, period: float) -> None:
+    following = next_multiple(instant, period)
+    assert instant < following <= instant + period * (1 + 1e-9) + 1e-6
