@@ -39,6 +39,8 @@ bench: install
 	$(BIN)/python -m tests.perf.bench_recovery
 	$(BIN)/python -m tests.perf.bench_astro
 	$(BIN)/python -m tests.perf.bench_scheduler
+	$(BIN)/python -m tests.perf.bench_safety
+	$(BIN)/python -m tests.perf.bench_clock_speed
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

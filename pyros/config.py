@@ -84,6 +84,7 @@ __all__ = [
     "find_config_file",
     "active_config",
     "load_config",
+    "toml_text",
     "use_config",
 ]
 
@@ -930,8 +931,23 @@ def config_to_toml(config: Config) -> str:
     Raises:
         ValueError: If a free-form value cannot be written as TOML.
     """
+    return toml_text(config.to_dict())
+
+
+def toml_text(table: Mapping[str, Any]) -> str:
+    """Write nested mappings as TOML text: plain values first, each non-empty sub-table under its header.
+
+    Args:
+        table: The document; values are TOML's (strings, numbers, booleans, dates, lists, mappings).
+
+    Returns:
+        TOML text that reads back into an equal document.
+
+    Raises:
+        ValueError: If a value cannot be written as TOML.
+    """
     lines: list[str] = []
-    _toml_table(config.to_dict(), (), lines)
+    _toml_table(table, (), lines)
     return "\n".join(lines) + "\n"
 
 

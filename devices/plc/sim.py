@@ -31,6 +31,7 @@ from devices.plc.problems import InvalidPlcStatus
 from devices.plc.scenario_action import PlcScenarioAction
 from devices.plc.status import PlcDevice, PlcStatus, PlcValue
 from devices.plc.weather_model import WeatherModel
+from pyros.clock import parse_instant
 from pyros.simulation.scenario import Scenario, load_scenario
 
 SAMPLE_STATUS = Path(__file__).with_name("samples") / "status_ok.json"
@@ -54,6 +55,8 @@ class SimulatedPlc:
         temperature_swing_c: Diurnal temperature range, coldest to warmest.
         lamp_current_a: Current of a lit lamp whose status file shows it off (a lamp shown lit keeps its current).
         scenario: A scenario file to follow from now on.
+        scenario_start: Observatory instant (UNIX seconds or ISO 8601 text) the times of ``scenario``
+            count from, instead of now: a night replayed against the clock, whenever the service starts.
 
     Raises:
         ValueError: For a status file that cannot be read or is not a valid status, or bad settings.
@@ -62,7 +65,7 @@ class SimulatedPlc:
     def __init__(self, now: Callable[[], float], sleep: Callable[[float], None], *, name: str = "plc",
                  status_file: str | Path | None = None, seed: int = 0, longitude_deg: float = 0.0,
                  temperature_swing_c: float = 8.0, lamp_current_a: float = 0.25,
-                 scenario: str | Path | None = None) -> None:
+                 scenario: str | Path | None = None, scenario_start: float | str | None = None) -> None:
         if not isinstance(lamp_current_a, (int, float)) or isinstance(lamp_current_a, bool) or \
                 not math.isfinite(lamp_current_a) or not 0 < lamp_current_a <= 100:
             raise ValueError(f"lamp_current_a must be in (0, 100] A, got {lamp_current_a!r}")
@@ -88,8 +91,11 @@ class SimulatedPlc:
         self._scenario_actions: dict[int, PlcScenarioAction] = {}
         self._scenario_start = 0.0
         self._applied_until = -1.0
+        if scenario_start is not None and scenario is None:
+            raise ValueError("scenario_start is given without a scenario")
         if scenario is not None:
-            self.load_scenario(scenario)
+            begin = None if scenario_start is None else parse_instant(scenario_start)
+            self.load_scenario(scenario, begin)
 
     # ----------------------------------------------------------------- scenarios
 

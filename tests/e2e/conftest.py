@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.observatory import NightSettings, Observatory, start_observatory
+from tests.e2e.observatory import NightSettings, Observatory, Survey, start_observatory
 
 WALL_BUDGET_S = 180.0
 """Each night test must take less than this many wall seconds, start-up and shut-down included."""
@@ -24,7 +24,7 @@ def observatory(tmp_path: Path) -> Iterator[Callable[..., AbstractContextManager
     began = time.monotonic()
 
     def start(settings: NightSettings, survey_every_s: float = 1800.0) -> AbstractContextManager[Observatory]:
-        return start_observatory(tmp_path, settings, survey_every_s)
+        return start_observatory(tmp_path, settings, Survey(every_s=survey_every_s))
 
     yield start
     elapsed = time.monotonic() - began

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from pyros.client import Client
 from pyros.clock import Clock, format_instant, parse_instant
+from pyros.config import toml_text
 from pyros.db.demo_site import load_demo_site
 from pyros.db.engine import Database
 from pyros.db.migrate import upgrade
@@ -77,16 +78,25 @@ class NightSettings:
     """What a test chooses of its night.
 
     Attributes:
-        clock_start: Observatory instant (UNIX seconds) at which the clock starts.
+        clock_start: Observatory instant (UNIX seconds) the clock shows ``anchor_delay_s`` wall
+            seconds after the observatory is launched.
         speed: Observatory seconds per wall second.
         hold_s: The monitor's hold time (observatory seconds).
-        plc_scenario: A scenario file the PLC simulator follows from its start, or ``None``.
+        plc_scenario: A scenario file the PLC simulator follows, or ``None``.
+        scenario_start: Observatory instant the scenario's times count from; the PLC's start by default.
+        anchor_delay_s: Wall seconds from the launch to the instant the clock shows ``clock_start``:
+            long enough for the services to start, a night then begins at the same observatory
+            instant whatever the speed (the clock runs, earlier, from before ``clock_start``).
+        service_args: Per service, arguments replacing the harness's (``None``: the service's own default).
     """
 
     clock_start: float
     speed: float
     hold_s: float = 600.0
     plc_scenario: Path | None = None
+    scenario_start: float | None = None
+    anchor_delay_s: float = 0.0
+    service_args: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -256,106 +266,73 @@ def wind(speed_m_s: float | None) -> dict[str, Any]:
     return {"device_name": "WXT520", "value_name": "WindSpeed", "value": speed_m_s}
 
 
+def service_table(settings: NightSettings, archive: Path) -> dict[str, dict[str, Any]]:
+    """The control host's services (``class`` and ``args``), with the settings' overrides applied."""
+    camera = {"driver": "sim", "archive": str(archive), "min_free_mb": 1.0, "nx": 64, "ny": 64, "readout_s": 2.0,
+              "poll_s": 5.0}
+    plc: dict[str, Any] = {"driver": "sim", "poll_s": 10.0}
+    if settings.plc_scenario is not None:
+        plc["scenario"] = str(settings.plc_scenario)
+        if settings.scenario_start is not None:
+            plc["scenario_start"] = settings.scenario_start
+    services: dict[str, dict[str, Any]] = {
+        "broker": {"command": ["broker"]},
+        "kv": {"command": ["kv"]},
+        "plc": {"class": "devices.plc.service:PlcService", "args": plc},
+        "monitor": {"class": "servers.monitor:MonitorService", "args": {
+            "period_s": MONITOR_PERIOD_S, "plc_timeout_s": 0.25, "stale_after_s": 60.0, "silent_after_s": 30.0,
+            "hold_s": settings.hold_s, "hold_at_start": True, "history_every_s": 0.0}},
+        "dome": {"class": "devices.dome.service:DomeService", "args": {
+            "driver": "sim", "rotation_speed_deg_s": 6.0, "shutter_time_s": SHUTTER_TIME_S, "poll_s": DOME_POLL_S}},
+        "telescope": {"class": "devices.telescope.service:TelescopeService", "args": {
+            "driver": "sim", "slew_rate_deg_s": 3.0, "altitude_limit_deg": 15.0, "poll_s": 2.0}},
+        "fw_vis": {"class": "devices.filter_wheel.service:FilterWheelService", "args": {
+            "name": "fw_vis", "driver": "sim", "filters": ["g", "r", "i", "z"], "slot_time_s": 2.0, "poll_s": 2.0}},
+        "fw_nir": {"class": "devices.filter_wheel.service:FilterWheelService", "args": {
+            "name": "fw_nir", "driver": "sim", "filters": ["J", "H", "Ks"], "slot_time_s": 3.0, "poll_s": 2.0}},
+        "cam_vis": {"class": "devices.camera.service:CameraService", "args": {"name": "cam_vis", **camera}},
+        "cam_nir": {"class": "devices.camera.service:CameraService", "args": {
+            "name": "cam_nir", **camera, "filters": {"J": [24.0, 50.0], "H": [23.8, 120.0], "Ks": [23.2, 300.0]}}},
+        "observer": {"class": "servers.observer:ObserverService", "args": {
+            "token": MAJORDOME_TOKEN, "reply_timeout_s": 10.0, "safety_max_age_s": 300.0}},
+        "scheduler": {"class": "servers.scheduler:SchedulerService", "args": {"watch_s": 60.0}},
+        "majordome": {"class": "servers.majordome:MajordomeService", "args": {
+            "token": MAJORDOME_TOKEN, "tick_s": TICK_S, "safety_stale_s": 120.0, "startup_grace_s": 900.0}},
+    }
+    for name, overrides in settings.service_args.items():
+        if name not in services or "args" not in services[name]:
+            raise ValueError(f"no service {name!r} with arguments to override; known: {', '.join(SERVICES)}")
+        args = services[name]["args"]
+        for key, value in overrides.items():
+            if value is None:
+                args.pop(key, None)  # the service's own default
+            else:
+                args[key] = value
+    return services
+
+
 def site_config(tmp_path: Path, settings: NightSettings, anchor: float) -> tuple[Path, dict[str, str]]:
     """Write the site's configuration; return its path and the endpoints."""
     endpoints = {name: free_endpoint() for name in ("broker", "snapshot", "publisher", "collector")}
     archive = tmp_path / "images"
     archive.mkdir(exist_ok=True)
-    camera = (f'driver = "sim", archive = "{archive}", min_free_mb = 1.0, nx = 64, ny = 64, readout_s = 2.0, '
-              f'poll_s = 5.0')
-    scenario = f', scenario = "{settings.plc_scenario}"' if settings.plc_scenario is not None else ""
+    document = {
+        "site": {"name": "PyROS end-to-end site", "longitude_deg": SITE_LONGITUDE_DEG,
+                 "latitude_deg": SITE_LATITUDE_DEG, "elevation_m": SITE_ELEVATION_M},
+        "astro": {"night_sun_altitude_deg": NIGHT_SUN_ALTITUDE_DEG},
+        "broker": {"endpoint": endpoints["broker"], "bind": endpoints["broker"], "heartbeat_interval": 0.5},
+        "client": {"timeout": 10.0, "retries": 1},
+        "kv": {"snapshot": endpoints["snapshot"], "publisher": endpoints["publisher"],
+               "collector": endpoints["collector"], "hugz_interval": 0.2},
+        "database": {"url": f"sqlite:///{tmp_path / 'pyros.db'}"},
+        "clock": {"mode": "simulated", "start": format_instant(settings.clock_start), "speed": settings.speed,
+                  "anchor": anchor},
+        "access": {"tokens": {MAJORDOME_TOKEN: "admin", ADMIN_TOKEN: "admin"},
+                   "names": {MAJORDOME_TOKEN: "majordome", ADMIN_TOKEN: "tester"}},
+        "hosts": {"control": {"services": service_table(settings, archive)}},
+    }
     config = tmp_path / "site.toml"
-    config.write_text(f"""
-[site]
-name = "PyROS end-to-end site"
-longitude_deg = {SITE_LONGITUDE_DEG}
-latitude_deg = {SITE_LATITUDE_DEG}
-elevation_m = {SITE_ELEVATION_M}
-
-[astro]
-night_sun_altitude_deg = {NIGHT_SUN_ALTITUDE_DEG}
-
-[broker]
-endpoint = "{endpoints['broker']}"
-bind = "{endpoints['broker']}"
-heartbeat_interval = 0.5
-
-[client]
-timeout = 10.0
-retries = 1
-
-[kv]
-snapshot = "{endpoints['snapshot']}"
-publisher = "{endpoints['publisher']}"
-collector = "{endpoints['collector']}"
-hugz_interval = 0.2
-
-[database]
-url = "sqlite:///{tmp_path / 'pyros.db'}"
-
-[clock]
-mode = "simulated"
-start = "{format_instant(settings.clock_start)}"
-speed = {settings.speed}
-anchor = {anchor}
-
-[access.tokens]
-"{MAJORDOME_TOKEN}" = "admin"
-"{ADMIN_TOKEN}" = "admin"
-
-[access.names]
-"{MAJORDOME_TOKEN}" = "majordome"
-"{ADMIN_TOKEN}" = "tester"
-
-[hosts.control.services.broker]
-command = ["broker"]
-[hosts.control.services.kv]
-command = ["kv"]
-
-[hosts.control.services.plc]
-class = "devices.plc.service:PlcService"
-args = {{ driver = "sim", poll_s = 10.0{scenario} }}
-
-[hosts.control.services.monitor]
-class = "servers.monitor:MonitorService"
-args = {{ period_s = {MONITOR_PERIOD_S}, plc_timeout_s = 0.25, stale_after_s = 60.0, silent_after_s = 30.0, hold_s = {settings.hold_s}, hold_at_start = true, history_every_s = 0.0 }}
-
-[hosts.control.services.dome]
-class = "devices.dome.service:DomeService"
-args = {{ driver = "sim", rotation_speed_deg_s = 6.0, shutter_time_s = {SHUTTER_TIME_S}, poll_s = {DOME_POLL_S} }}
-
-[hosts.control.services.telescope]
-class = "devices.telescope.service:TelescopeService"
-args = {{ driver = "sim", slew_rate_deg_s = 3.0, altitude_limit_deg = 15.0, poll_s = 2.0 }}
-
-[hosts.control.services.fw_vis]
-class = "devices.filter_wheel.service:FilterWheelService"
-args = {{ name = "fw_vis", driver = "sim", filters = ["g", "r", "i", "z"], slot_time_s = 2.0, poll_s = 2.0 }}
-
-[hosts.control.services.fw_nir]
-class = "devices.filter_wheel.service:FilterWheelService"
-args = {{ name = "fw_nir", driver = "sim", filters = ["J", "H", "Ks"], slot_time_s = 3.0, poll_s = 2.0 }}
-
-[hosts.control.services.cam_vis]
-class = "devices.camera.service:CameraService"
-args = {{ name = "cam_vis", {camera} }}
-
-[hosts.control.services.cam_nir]
-class = "devices.camera.service:CameraService"
-args = {{ name = "cam_nir", {camera}, filters = {{ J = [24.0, 50.0], H = [23.8, 120.0], Ks = [23.2, 300.0] }} }}
-
-[hosts.control.services.observer]
-class = "servers.observer:ObserverService"
-args = {{ token = "{MAJORDOME_TOKEN}", reply_timeout_s = 10.0, safety_max_age_s = 300.0 }}
-
-[hosts.control.services.scheduler]
-class = "servers.scheduler:SchedulerService"
-args = {{ watch_s = 60.0 }}
-
-[hosts.control.services.majordome]
-class = "servers.majordome:MajordomeService"
-args = {{ token = "{MAJORDOME_TOKEN}", tick_s = {TICK_S}, safety_stale_s = 120.0, startup_grace_s = 900.0 }}
-""")
+    config.write_text(toml_text(document))
     return config, endpoints
 
 
@@ -369,10 +346,27 @@ def meridian_field(instant: float) -> tuple[float, float]:
     return float(sidereal.deg) % 360.0, SITE_LATITUDE_DEG
 
 
-def fill_database(url: str, clock_start: float, night: tuple[float, float], survey_every_s: float) -> None:
+@dataclass(frozen=True)
+class Survey:
+    """The meridian survey added to the demo site.
+
+    Attributes:
+        every_s: One sequence per this many seconds of the night, on the field crossing the zenith then.
+        sequence_s: Each sequence's planned duration.
+        visible: Images and exposure time (s) of its visible album (filter r on ``cam_vis``).
+        infrared: Images and exposure time (s) of its near-infrared album (filter J on ``cam_nir``).
+    """
+
+    every_s: float = 3600.0
+    sequence_s: float = 1200.0
+    visible: tuple[int, float] = (8, 120.0)
+    infrared: tuple[int, float] = (12, 60.0)
+
+
+def fill_database(url: str, clock_start: float, night: tuple[float, float], survey: Survey) -> None:
     """The demo site built at the clock's start, its requests accepted, and a meridian survey.
 
-    The survey has one sequence per ``survey_every_s`` of the night, on the field crossing the
+    The survey has one sequence per ``survey.every_s`` of the night, on the field crossing the
     zenith then (so some sequence can run at any moment, whatever the date), each with a visible
     and a near-infrared album exposed in parallel.
     """
@@ -392,7 +386,7 @@ def fill_database(url: str, clock_start: float, night: tuple[float, float], surv
         window = TimeWindow(start_at=datetime.fromtimestamp(night[0], tz=timezone.utc),
                             end_at=datetime.fromtimestamp(night[1], tz=timezone.utc))
         sequences = []
-        instant, index = night[0] + 0.5 * survey_every_s, 1
+        instant, index = night[0] + 0.5 * survey.every_s, 1
         while instant < night[1]:
             ra, dec = meridian_field(instant)
             target = Target(name=f"Meridian {index}", ra_deg=ra, dec_deg=dec)
@@ -400,29 +394,31 @@ def fill_database(url: str, clock_start: float, night: tuple[float, float], surv
                                                time_windows=[TimeWindow(start_at=window.start_at,
                                                                         end_at=window.end_at)])
             albums = [Album(name=f"Meridian {index} visible", detector=cameras["cam_vis"],
-                            plans=[Plan(name="r x8", filter_name="r", exposure_s=120.0, image_count=8)]),
+                            plans=[Plan(name=f"r x{survey.visible[0]}", filter_name="r",
+                                        exposure_s=survey.visible[1], image_count=survey.visible[0])]),
                       Album(name=f"Meridian {index} near-infrared", detector=cameras["cam_nir"],
-                            plans=[Plan(name="J x12", filter_name="J", exposure_s=60.0, image_count=12)])]
-            sequences.append(ObservationSequence(name=f"Meridian {index}", target=target, planned_duration_s=1200.0,
-                                                 constraints=constraints, albums=albums))
-            instant += survey_every_s
+                            plans=[Plan(name=f"J x{survey.infrared[0]}", filter_name="J",
+                                        exposure_s=survey.infrared[1], image_count=survey.infrared[0])])]
+            sequences.append(ObservationSequence(name=f"Meridian {index}", target=target,
+                                                 planned_duration_s=survey.sequence_s, constraints=constraints,
+                                                 albums=albums))
+            instant += survey.every_s
             index += 1
-        survey = ObservationRequest(name="Meridian survey", user=user, program=program, sequences=sequences)
-        session.add(survey)
+        request = ObservationRequest(name="Meridian survey", user=user, program=program, sequences=sequences)
+        session.add(request)
         session.flush()
-        change_request_status(session, survey.id, "submitted", actor="e2e", now=built)
-        change_request_status(session, survey.id, "accepted", actor="e2e", now=built)
+        change_request_status(session, request.id, "submitted", actor="e2e", now=built)
+        change_request_status(session, request.id, "accepted", actor="e2e", now=built)
     database.dispose()
 
 
 @contextmanager
-def start_observatory(tmp_path: Path, settings: NightSettings, survey_every_s: float = 3600.0
-                      ) -> Iterator[Observatory]:
+def start_observatory(tmp_path: Path, settings: NightSettings, survey: Survey = Survey()) -> Iterator[Observatory]:
     """Start the whole control host with `pyros start`; stop it (and check it stopped cleanly) after."""
     night = night_of(settings.clock_start)
     url = f"sqlite:///{tmp_path / 'pyros.db'}"
-    fill_database(url, settings.clock_start, night, survey_every_s)
-    anchor = time.time()
+    fill_database(url, settings.clock_start, night, survey)
+    anchor = time.time() + settings.anchor_delay_s
     config, endpoints = site_config(tmp_path, settings, anchor)
     clock = Clock.simulated(settings.clock_start, settings.speed, anchor)
     log_dir = tmp_path / "logs"
@@ -583,15 +579,15 @@ def unexplained_sequences(observatory: Observatory, until: float) -> list[str]:
             reasons[int(item["sequence_id"])] = str(item["reason"])
     later = {int(e["sequence_id"]) for e in (current or {}).get("entries", [])
              if parse_instant(e["end"]) > until}
-    for session in observatory.recorder.finished_sessions():
-        data = session.get("data") or {}
+    for finished in observatory.recorder.finished_sessions():
+        data = finished.get("data") or {}
         if isinstance(data.get("sequence_id"), int) and data.get("reason"):
             reasons.setdefault(data["sequence_id"], str(data["reason"]))
     missing = []
-    with observatory.database.session() as session:
-        rows = session.execute(select(ObservationSequence.id, ObservationSequence.name, ObservationSequence.status)
-                               .join(ObservationRequest)
-                               .where(ObservationRequest.status.in_(("accepted", "executing", "completed", "failed")))).all()
+    with observatory.database.session() as db:
+        rows = db.execute(select(ObservationSequence.id, ObservationSequence.name, ObservationSequence.status)
+                          .join(ObservationRequest)
+                          .where(ObservationRequest.status.in_(("accepted", "executing", "completed", "failed")))).all()
     for sequence_id, name, status in rows:
         if status in ("executed", "executing") or sequence_id in reasons or sequence_id in later:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PERFORMANCE_DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
@@ -26,3 +27,13 @@ def replace_section(name: str, body: str, heading: str, path: Path = PERFORMANCE
     else:
         text = text.rstrip("\n") + f"\n\n{heading}\n\n{block}\n"
     path.write_text(text, encoding="utf-8")
+
+
+def machine_line(module: str) -> str:
+    """The line ending a section: the machine, its load after the run, and how to run the benchmark again.
+
+    Args:
+        module: The benchmark's module (``tests.perf.bench_safety``).
+    """
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"Machine: {os.cpu_count()} CPUs, load average {load} after. Reproduce: `.venv/bin/python -m {module}`."

@@ -137,6 +137,23 @@ def test_a_scenario_fault_runs_from_its_own_time_even_if_read_late(tmp_path: Pat
     sim.read_status()
 
 
+def test_a_scenario_given_at_start_can_count_from_a_fixed_instant(tmp_path: Path) -> None:
+    """``scenario_start`` pins the scenario's times to observatory instants, whenever the simulator starts."""
+    t = FakeTime()
+    t.now = START + 500.0  # the service started late
+    path = scenario_file(tmp_path, [3600, {"time": 600, "plc": {"device_name": "WXT520", "value_name": "RainRate",
+                                                                 "value": 4.0}}])
+    sim = make(t, scenario=path, scenario_start="2026-06-01T02:00:00Z")
+    t.now = START + 599.0
+    assert sim.read_status().rain_rate().value == 0.0  # type: ignore[union-attr]
+    t.now = START + 600.0
+    assert sim.read_status().rain_rate().value == 4.0  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="invalid instant 'dusk'"):
+        make(t, scenario=path, scenario_start="dusk")
+    with pytest.raises(ValueError, match="scenario_start is given without a scenario"):
+        make(t, scenario_start=START)
+
+
 @pytest.mark.parametrize(("action", "message"), [
     ({"device_name": "WXT999", "value_name": "RainRate", "value": 1.0}, "unknown PLC device 'WXT999'.*WXT520"),
     ({"device_name": "WXT520", "value_name": "Snow", "value": 1.0}, "WXT520 has no value 'Snow'.*RainRate"),
