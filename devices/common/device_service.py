@@ -7,12 +7,18 @@ refuses them (``NoControl``) unless the caller is the majordome or holds the
 device's lease. Everything else (reading state, and the safety actions close,
 park and stop) is unaffected. Its live state (:class:`DeviceState`) is
 published under ``/device/<name>/...`` when the host has a K/V publisher.
+
+One motion at a time: a motion started while another is followed (the majordome's ``park``
+during the observer's slew, ``close`` while the dome opens) supersedes it, and so does the
+``stop`` command. The superseded operation ends at its next look with ``Superseded`` and never
+stops the device afterwards, even when it is aborted or times out: only the motion in progress
+is ever stopped by its own operation.
 """
 
 from __future__ import annotations
 
 import logging
-
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -73,6 +79,8 @@ class DeviceService(Service):
         self.state = DeviceState(name)
         self._lease_clock = clock
         self._scenario: ScenarioPlayer | None = None
+        self._motion_lock = threading.Lock()
+        self._motion_serial = 0
 
     def read_status(self) -> Any:
         """Read the driver's status, publish it (:attr:`state`) and return it."""
@@ -84,11 +92,12 @@ class DeviceService(Service):
     """The device's driver (set by the subclass): ``status()`` with ``to_dict()``, and its commands."""
 
     def follow_motion(self, session: Session, start: Callable[[], None], read: Callable[[], Any],
-               done: Callable[[Any], bool], stop: Callable[[], None], what: str) -> dict[str, Any]:
+                      done: Callable[[Any], bool], stop: Callable[[], None], what: str) -> dict[str, Any]:
         """Start a motion, then report the device's status until it is done.
 
-        The motion is stopped, and the session fails, after :attr:`timeout_s`;
-        an abort stops it too and returns the status with ``aborted``.
+        The motion is stopped, and the session fails, after :attr:`timeout_s`; an abort stops it
+        too and returns the status with ``aborted``. A later motion (or :meth:`supersede_motion`)
+        ends this one with ``Superseded``, without stopping the device.
 
         Args:
             session: The operation's session (progress goes to its ``data``).
@@ -96,25 +105,42 @@ class DeviceService(Service):
             read: Reads the status (an object with ``to_dict()``) and publishes it.
             done: Whether a status is the end of the motion.
             stop: Stops the device.
-            what: What the motion is, for the timeout message.
+            what: What the motion is, for the messages.
 
         Raises:
             DeviceFault: When the device fails or the motion times out.
+            pyros.service.Refusal: ``Superseded`` when another motion took the device.
         """
         clock = get_clock()
-        start()
+        with self._motion_lock:
+            self._motion_serial += 1
+            mine = self._motion_serial
+            start()
         deadline = clock.now() + self.timeout_s
         while True:
             status = read()
             session.update(status.to_dict())
+            if self._motion_serial != mine:
+                raise Refusal("Superseded", f"{what} was superseded: another motion of {self.name} started, "
+                                            "or it was stopped")
             if done(status):
                 return dict(status.to_dict())
             if clock.now() > deadline:
-                stop()
+                self._stop_if_current(mine, stop)
                 raise DeviceFault(f"{self.name} did not finish {what} within {self.timeout_s:g} s; stopped")
             if session.sleep(clock.wall_delay(self.poll_s)):
-                stop()
+                self._stop_if_current(mine, stop)
                 return {**read().to_dict(), "aborted": True}
+
+    def supersede_motion(self) -> None:
+        """End the motion being followed, if any (``Superseded``): for commands that stop or move the device."""
+        with self._motion_lock:
+            self._motion_serial += 1
+
+    def _stop_if_current(self, serial: int, stop: Callable[[], None]) -> None:
+        with self._motion_lock:
+            if self._motion_serial == serial:
+                stop()
 
     def on_kv_publisher(self, publisher: KVPublisher) -> None:
         """Publish the device's state under ``/device/<name>/...`` from now on."""

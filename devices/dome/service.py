@@ -155,5 +155,6 @@ class DomeService(DeviceService):
         """Stop every motion where it is, and stop following (safety)."""
         self._follower.stop()
         self.state.update(following=False)
+        self.supersede_motion()
         self.driver.stop()
         return self._read().to_dict()

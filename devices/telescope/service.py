@@ -135,5 +135,6 @@ class TelescopeService(DeviceService):
     @command(level="operator")
     def stop(self) -> dict[str, Any]:
         """Stop slewing and tracking (safety)."""
+        self.supersede_motion()
         self.driver.stop()
         return self._read().to_dict()

@@ -19,7 +19,8 @@ naming the device:
   running longer than allowed;
 * ``device_failed``: the device answered that it failed or refused
   (``DeviceFault``, ``BadTarget``, ``ArchiveFull``, ``NoControl``, ...);
-* ``aborted``: the caller asked to stop.
+* ``aborted``: the caller asked to stop, or another motion of the device superseded the
+  operation (``Superseded``: the majordome parked the telescope during the slew).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ ABORT_GRACE_S = 15.0
 
 
 def _failure(device: str, what: str, error_type: str, message: str) -> SequenceStopped:
+    if error_type == "Superseded":  # someone else moved the device (the majordome parking): not its fault
+        return SequenceStopped(Reason.ABORTED, f"{device} {what}: {message}", device)
     reason = Reason.DEVICE_UNAVAILABLE if error_type in UNAVAILABLE_ERRORS else Reason.DEVICE_FAILED
     return SequenceStopped(reason, f"{device} {what}: {error_type}: {message}", device)
 

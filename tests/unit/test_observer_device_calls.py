@@ -79,3 +79,16 @@ def test_finished_its_work_reads_only_done_sessions() -> None:
     assert not finished_its_work({"status": "running", "success": True})
     assert not finished_its_work(done(False, "aborted", ["not", "a", "map"]))
     assert not finished_its_work(done(False, "DeviceFault: cooler", {"image": STORED}))
+
+
+def test_a_slew_superseded_by_the_majordomes_park_is_an_abort_not_a_device_failure() -> None:
+    class Superseded(ScriptedDevice):
+        def call(self, service: str, command: str, args: dict[str, Any] | None = None, **_: Any) -> Any:
+            if command == "wait":
+                self.calls.append(command)
+                return done(False, "Superseded: the slew was superseded: another motion of telescope started", None)
+            return super().call(service, command, args)
+
+    with pytest.raises(SequenceStopped) as stopped:
+        expose(Superseded(None), stop_after=1000)
+    assert stopped.value.reason is Reason.ABORTED and "superseded" in stopped.value.detail

@@ -132,3 +132,37 @@ def test_slew_track_and_park_through_the_service(service: ServiceRuntime) -> Non
     assert parked["success"] and parked["result"]["parked"]
     assert service.service.state.snapshot()["parked"] is True
     assert call(service, "slew", {"ra": 10.0, "dec": 95.0}, token="maj").error.type == "BadArgument"
+
+
+@pytest.fixture
+def slow_service() -> Iterator[ServiceRuntime]:
+    """A mount whose slews last seconds of wall time, so that commands reach it mid-slew."""
+    with fast_device(lambda: TelescopeService(slew_rate_deg_s=0.5, poll_s=2.0), speed=100.0) as runtime:
+        yield runtime
+
+
+def test_a_park_during_a_slew_supersedes_it_and_the_slews_abort_does_not_stop_the_park(
+        slow_service: ServiceRuntime) -> None:
+    """The majordome parks while the observer's slew runs, then the observer aborts its slew: the park goes on."""
+    service = slow_service
+    assert call(service, "unpark", token="maj").ok
+    ra, dec = high_target(service.service.driver.horizon, get_clock().now())
+    slew = call(service, "slew", {"ra": ra, "dec": dec}, token="maj").data["session"]
+    park = call(service, "park", token="maj").data["session"]
+    call(service, "abort", {"session": slew}, token="maj")
+    slewed = call(service, "wait", {"session": slew}, token="maj").data
+    # Ended by the park (Superseded) or by the abort, whichever it noticed first; never by stopping the park.
+    assert not slewed["success"] and (slewed["message"] == "aborted" or slewed["message"].startswith("Superseded:"))
+    parked = call(service, "wait", {"session": park}, token="maj").data
+    assert parked["success"] and parked["result"]["parked"], parked
+    assert service.service.state.snapshot()["parked"] is True
+
+
+def test_the_stop_command_supersedes_the_slew_being_followed(slow_service: ServiceRuntime) -> None:
+    service = slow_service
+    assert call(service, "unpark", token="maj").ok
+    ra, dec = high_target(service.service.driver.horizon, get_clock().now())
+    slew = call(service, "slew", {"ra": ra, "dec": dec}, token="maj").data["session"]
+    assert call(service, "stop", token="eng").ok
+    stopped = call(service, "wait", {"session": slew}, token="maj").data
+    assert not stopped["success"] and "Superseded" in stopped["message"], stopped
