@@ -267,6 +267,9 @@ class Conductor:
         sendable = [c for c in commands if c.key not in self._in_flight and c.service in view.alive]
         for command in sendable:
             self._in_flight[command.key] = now_s
+            # The opposite motion (an open while closing, an unpark while parking) is superseded:
+            # the device drops it, and it must not time out into an alarm.
+            self._in_flight.pop(self._opposite(command.key), None)
             if command.command == "execute":
                 self._handed.add(command.args["sequence_id"])
                 self._ever_handed.add(command.args["sequence_id"])
@@ -308,6 +311,13 @@ class Conductor:
             self._ever_handed.add(view.observer_sequence)
         return [entry.sequence_id for entry in view.schedule
                 if entry.end_s <= now_s and entry.sequence_id not in self._ever_handed]
+
+    def _opposite(self, key: tuple[str, str]) -> tuple[str, str] | None:
+        """The command that undoes ``key`` (dome open/close, telescope park/unpark), if any."""
+        dome, telescope = self.settings.dome, self.settings.telescope
+        opposites = {(dome, "open"): (dome, "close"), (dome, "close"): (dome, "open"),
+                     (telescope, "park"): (telescope, "unpark"), (telescope, "unpark"): (telescope, "park")}
+        return opposites.get(key)
 
     def _settle_in_flight(self, now_s: float, view: ObservatoryView, raised: list[Alarm]) -> None:
         settings = self.settings

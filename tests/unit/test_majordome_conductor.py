@@ -175,6 +175,20 @@ def test_a_device_that_does_not_finish_raises_an_alarm_and_makes_safe() -> None:
     assert conductor.state is S.UNSAFE_CLOSING
 
 
+def test_rain_while_the_dome_opens_closes_it_and_the_open_does_not_time_out_into_an_alarm() -> None:
+    world = World(now=NIGHT[0] + 100.0)
+    night_schedule(world)
+    conductor = Conductor(ConductorSettings(command_timeout_s=120.0))
+    run(conductor, world, 10.0)
+    assert world.shutter == "opening"
+    world.safe, world.culprit = False, "rain_rate"
+    world.pending = [p for p in world.pending if p[1] != "shutter"]  # the close supersedes the opening
+    states = run(conductor, world, 600.0)
+    assert [s for _, s in states] == [S.UNSAFE_CLOSING, S.CLOSED_UNSAFE]
+    assert world.shutter == "closed" and conductor.alarms == {}
+    assert [c.key for c in world.sent if c.service == "dome"] == [("dome", "open"), ("dome", "close")]
+
+
 def test_a_failed_command_raises_an_alarm_until_acknowledged() -> None:
     world = World(now=NIGHT[0] + 100.0)
     conductor = Conductor()
