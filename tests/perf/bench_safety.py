@@ -45,6 +45,7 @@ from tests.e2e.observatory import (
     NightSettings,
     Observatory,
     Survey,
+    describe,
     night_of,
     rain,
     start_observatory,
@@ -151,8 +152,12 @@ def open_at_night(site: Observatory) -> bool:
 
 def run_episode(site: Observatory, watch: CloseWatch, folder: Path, index: int, rng: random.Random) -> Episode:
     """One shower on an open dome; its timings (``nan`` where something did not happen in time)."""
-    wait_until(lambda: open_at_night(site), timeout=EPISODE_TIMEOUT_S, interval=0.02,
-               what=f"episode {index}: open at night")
+    try:
+        wait_until(lambda: open_at_night(site), timeout=EPISODE_TIMEOUT_S, interval=0.02,
+                   what=f"episode {index}: open at night")
+    except TimeoutError as exc:
+        state = site.client.call("majordome", "state")
+        raise TimeoutError(f"{exc}; the majordome: {state}\n{describe(site)}") from None
     delay = rng.uniform(0.5, 1.5)
     scenario = write_scenario(folder / f"shower-{index}.json", 60.0,
                               [(delay, rain(12.0)), (delay + RAIN_S, rain(None))])
