@@ -233,9 +233,9 @@ def report(reference: Run, runs: list[Run], results: dict[float, list[list[str]]
         f"`make bench` (`.venv/bin/python -m tests.perf.bench_clock_speed`), run on "
         f"{time.strftime('%Y-%m-%d at %H:%M UTC', time.gmtime())}, {seconds / 60:.1f} min: the scripted window "
         f"{format_instant(night_start - WINDOW_BEFORE_S)[11:16]}–{format_instant(night_start + WINDOW_AFTER_S)[11:16]}"
-        f" UTC of the night of 2026-06-20 (rain {RAIN_FROM_S / 60:g}–{RAIN_UNTIL_S / 60:g} min into the night, "
-        f"hold {HOLD_S / 60:g} min, dawn closing at {DAWN_AT_S / 60:g} min) on the whole control host; see the "
-        "module's docstring.",
+        f" UTC of the night of 2026-06-20/21 (rain {RAIN_FROM_S:g}–{RAIN_UNTIL_S:g} s into the night, "
+        f"hold {HOLD_S:g} s, dawn closing {DAWN_AT_S:g} s into it) on the whole control host; see the "
+        "module's docstring. A speed passes when every one of its runs has the reference's outcome.",
         "",
         f"Reference at {REFERENCE_SPEED:g}x ({reference.wall_s:.0f} s wall): transitions "
         f"{' → '.join((outcome.start_state or '?',) + outcome.transitions)}; {len(outcome.sessions)} observer "

@@ -246,12 +246,14 @@ def report(results: list[Episode], used: dict[str, Any], seconds: float) -> str:
     lines = [
         f"`make bench` (`.venv/bin/python -m tests.perf.bench_safety`), run on "
         f"{time.strftime('%Y-%m-%d at %H:%M UTC', time.gmtime())}: {len(results)} showers on the whole "
-        f"control host ({len(SERVICES) + 2} services under `pyros start`, the clock at 1x, observing), "
+        f"control host ({len(SERVICES) + 2} services under `pyros start`, the clock at 1x, at night with the "
+        f"dome open), "
         f"{seconds / 60:.1f} min. "
         f"Monitor poll every {used['monitor period_s']:g} s and majordome tick {used['majordome tick_s']:g} s "
         f"(their defaults); hold {used['hold_s']:g} s and shutter travel {used['shutter_time_s']:g} s "
-        f"(shortened). Culprits seen: {', '.join(culprits)}; a sequence was being executed when "
-        f"{observing} of the showers began (the others fell while the majordome waited for the next one).",
+        f"(shortened). Culprits seen: {', '.join(culprits)}. A sequence was being executed when "
+        f"{observing} of the showers began; the others fell while the majordome waited for the next one (an "
+        "aborted sequence is planned again for later). The close leaves in the same decision as the abort.",
         "",
         "| part | p50 s | p90 s | p99 s | max s |",
         "|---|---:|---:|---:|---:|",
