@@ -153,14 +153,20 @@ def test_start_up_in_bad_weather_with_the_dome_closed_commands_nothing() -> None
     assert world.sent == []
 
 
-def test_a_device_that_does_not_finish_raises_an_alarm_and_makes_safe() -> None:
+def night_with_rain_after(seconds: float) -> tuple[World, Conductor]:
+    """A night with work: the conductor (2-minute command timeout) runs ``seconds``, then it rains."""
     world = World(now=NIGHT[0] + 100.0)
     night_schedule(world)
     conductor = Conductor(ConductorSettings(command_timeout_s=120.0))
-    run(conductor, world, 600.0)
+    run(conductor, world, seconds)
+    world.safe, world.culprit = False, "rain_rate"
+    return world, conductor
+
+
+def test_a_device_that_does_not_finish_raises_an_alarm_and_makes_safe() -> None:
+    world, conductor = night_with_rain_after(600.0)
     assert world.shutter == "open"
     # The dome stops answering: its close never completes.
-    world.safe, world.culprit = False, "rain_rate"
     original = world.apply
 
     def stuck(command: Command) -> None:
@@ -176,12 +182,8 @@ def test_a_device_that_does_not_finish_raises_an_alarm_and_makes_safe() -> None:
 
 
 def test_rain_while_the_dome_opens_closes_it_and_the_open_does_not_time_out_into_an_alarm() -> None:
-    world = World(now=NIGHT[0] + 100.0)
-    night_schedule(world)
-    conductor = Conductor(ConductorSettings(command_timeout_s=120.0))
-    run(conductor, world, 10.0)
+    world, conductor = night_with_rain_after(10.0)
     assert world.shutter == "opening"
-    world.safe, world.culprit = False, "rain_rate"
     world.pending = [p for p in world.pending if p[1] != "shutter"]  # the close supersedes the opening
     states = run(conductor, world, 600.0)
     assert [s for _, s in states] == [S.UNSAFE_CLOSING, S.CLOSED_UNSAFE]
