@@ -113,8 +113,7 @@ class DeviceService(Service):
         """
         clock = get_clock()
         with self._motion_lock:
-            self._motion_serial += 1
-            mine = self._motion_serial
+            mine = self._next_motion()
             start()
         deadline = clock.now() + self.timeout_s
         while True:
@@ -135,7 +134,12 @@ class DeviceService(Service):
     def supersede_motion(self) -> None:
         """End the motion being followed, if any (``Superseded``): for commands that stop or move the device."""
         with self._motion_lock:
-            self._motion_serial += 1
+            self._next_motion()
+
+    def _next_motion(self) -> int:
+        """Number a new motion (under :attr:`_motion_lock`): the one followed before is superseded."""
+        self._motion_serial += 1
+        return self._motion_serial
 
     def _stop_if_current(self, serial: int, stop: Callable[[], None]) -> None:
         with self._motion_lock:

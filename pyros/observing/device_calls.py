@@ -121,17 +121,17 @@ class DeviceCaller:
         address = f"{device}.{started['instance']}" if started.get("instance") else device
         deadline = self.clock.now() + limit_s
         while True:
+            ending: SequenceStopped | None = None
             if should_stop():
+                ending = SequenceStopped(Reason.ABORTED, f"{device} {what} was aborted", device)
+            elif self.clock.now() > deadline:
+                ending = SequenceStopped(Reason.DEVICE_UNAVAILABLE,
+                                         f"{device} did not finish {what} within {limit_s:g} s; aborted", device)
+            if ending is not None:
                 final = self._abort(address, device, session_id)
                 if final is not None and finished_its_work(final):
                     return final
-                raise SequenceStopped(Reason.ABORTED, f"{device} {what} was aborted", device)
-            if self.clock.now() > deadline:
-                final = self._abort(address, device, session_id)
-                if final is not None and finished_its_work(final):
-                    return final
-                raise SequenceStopped(Reason.DEVICE_UNAVAILABLE,
-                                      f"{device} did not finish {what} within {limit_s:g} s; aborted", device)
+                raise ending
             session = self._wait(address, device, session_id, self.round_s)
             if on_progress is not None:
                 on_progress(session)

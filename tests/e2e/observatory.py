@@ -186,7 +186,8 @@ class Recorder:
 
 @dataclass
 class Observatory:
-    """A running observatory: its configuration, clock, night, database, recorder and an admin's client."""
+    """A running observatory: its configuration, clock, night, database, recorder, an admin's client, and the
+    endpoints (``broker``, ``snapshot``, ``publisher``, ``collector``)."""
 
     config: Path
     clock: Clock
@@ -196,6 +197,7 @@ class Observatory:
     client: Client
     settings: NightSettings
     log_dir: Path
+    endpoints: dict[str, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> float:
@@ -435,7 +437,7 @@ def start_observatory(tmp_path: Path, settings: NightSettings, survey: Survey = 
                     return False
 
             wait_until(all_registered, timeout=90, interval=0.1, what="every service registered")
-            yield Observatory(config, clock, night, database, recorder, client, settings, log_dir)
+            yield Observatory(config, clock, night, database, recorder, client, settings, log_dir, endpoints)
     finally:
         database.dispose()
         status = supervisor.stop(timeout=60)

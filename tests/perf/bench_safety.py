@@ -191,8 +191,7 @@ def measure(episodes: int, seed: int) -> tuple[list[Episode], dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="pyros-bench-safety-") as tmp:
         folder = Path(tmp)
         with start_observatory(folder, settings, Survey(every_s=SURVEY_EVERY_S)) as site:
-            endpoints = site_endpoints(site)
-            watch = CloseWatch(*endpoints)
+            watch = CloseWatch(site.endpoints["snapshot"], site.endpoints["publisher"])
             try:
                 for index in range(1, episodes + 1):
                     episode = run_episode(site, watch, folder, index, rng)
@@ -207,14 +206,6 @@ def measure(episodes: int, seed: int) -> tuple[list[Episode], dict[str, Any]]:
             "majordome tick_s": default_of(MajordomeService, "tick_s"), "hold_s": HOLD_S,
             "shutter_time_s": SHUTTER_TIME_S}
     return results, used
-
-
-def site_endpoints(site: Observatory) -> tuple[str, str]:
-    """The K/V snapshot and publisher endpoints of a running observatory (from its configuration)."""
-    from pyros.config import load_config
-
-    config = load_config(site.config)
-    return config.kv.snapshot, config.kv.publisher
 
 
 def default_of(cls: type, name: str) -> Any:
