@@ -103,12 +103,13 @@ def test_rain_makes_the_site_unsafe_at_once_and_safe_after_the_hold(
     assert holding["safe"] is False and holding["culprit"] == "rain_rate" and 0 < holding["safe_in_s"] <= HOLD_S
     wait_until(lambda: safety(recorder).get("safe") is True, timeout=30, what="safe after the hold")
     assert parse_instant(safety(recorder)["since"]) - clear_at >= HOLD_S
-    # never safe between the rain and the end of the hold
+    # never safe between the rain and the end of the hold: the first safe verdict after the rain is the hold's end
+    # (what follows it is not this test's business: a later poll may already be publishing)
     history = list(recorder.safety)
+    verdicts = [(s["safe"], s["culprit"], s["time"]) for s in history]
     first_unsafe = next(i for i, s in enumerate(history) if s["safe"] is False and s["culprit"] == "rain_rate")
-    last_safe = max(i for i, s in enumerate(history) if s["safe"] is True)
-    assert all(s["safe"] is False for s in history[first_unsafe:last_safe]) and \
-        all(s["safe"] is True for s in history[last_safe:])
+    first_safe_after = next(i for i in range(first_unsafe, len(history)) if history[i]["safe"] is True)
+    assert parse_instant(history[first_safe_after]["since"]) - clear_at >= HOLD_S, verdicts
 
     answer = call(runtime, "safety")
     assert answer.ok and answer.data["safe"] is True and answer.data["culprit"] is None
