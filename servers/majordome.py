@@ -37,6 +37,7 @@ from pyros.kv.subscriber import KVSubscriber
 from pyros.majordome.conductor import Alarm, Command, Conductor, ConductorSettings
 from pyros.majordome.observatory_view import ObservatoryView
 from pyros.service import CallContext, Quantity, Refusal, Service, command
+from pyros.service.loop_thread import LoopThread
 from pyros.service.access import level_allows
 
 if TYPE_CHECKING:
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 10.0
-"""Wall seconds ``on_stop`` waits for the ticking thread."""
 COMMAND_TIMEOUT_S = 5.0
 """Wall seconds to wait for a device's reply to a command (operations reply at once with their session)."""
 LeaseSeconds = Annotated[float, Quantity("s", minimum=1.0, maximum=4 * 3600.0)]
@@ -91,8 +90,7 @@ class MajordomeService(Service):
         self.database = Database(database if database is not None else active_config().database.url)
         self._lock = threading.RLock()
         self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("majordome-ticks", "the majordome's ticks")
         self._subscriber: KVSubscriber | None = None
         self._publisher: KVPublisher | None = None
         self._client: Client | None = None
@@ -120,17 +118,13 @@ class MajordomeService(Service):
         for prefix in _WAKING_PREFIXES:
             self._subscriber.add_callback(prefix, self._changed)
         self._since = get_clock().now()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="majordome-ticks")
-        self._thread.start()
+        self._loop.start(self._run)
 
     def on_stop(self) -> None:
         """Stop ticking and close what was opened."""
-        self._stop.set()
+        self._loop.stopping.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_S)
-            self._thread = None
+        self._loop.stop()
         if self._subscriber is not None:
             self._subscriber.stop()
         if self._client is not None:
@@ -144,7 +138,7 @@ class MajordomeService(Service):
         clock = get_clock()
         if self._subscriber is not None:
             self._subscriber.wait_synced(timeout=5.0)
-        while not self._stop.is_set():
+        while not self._loop.stopping.is_set():
             self._wake.clear()
             try:
                 self.tick_once()

@@ -39,6 +39,7 @@ from pyros.environment.synthesis import QuantitySynthesis, synthesise_all
 from pyros.environment.tracker import SafetyState, SafetyTracker
 from pyros.errors import PyrosError
 from pyros.service import Service, command
+from pyros.service.loop_thread import LoopThread
 from servers.monitor_readings import readings_from_status
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 
 SAFETY_KEY = "/env/safety"
 """The K/V key of the site's safety."""
-STOP_TIMEOUT_S = 10.0
-"""Wall seconds ``on_stop`` waits for the poll thread to end."""
 
 StatusReader = Callable[[], PlcStatus]
 """Reads the PLC's status now; raises when it cannot (the monitor counts that as no answer)."""
@@ -149,8 +148,7 @@ class MonitorService(Service):
         self._error: str | None = None
         self._syntheses: tuple[QuantitySynthesis, ...] = ()
         self._next_history = -math.inf
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("monitor-poll", "the monitor's poll")
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -167,18 +165,11 @@ class MonitorService(Service):
             self._started_at = now
             self._tracker = SafetyTracker(self.settings.hold_s, now, hold_at_start=self.settings.hold_at_start)
         self._publish(SAFETY_KEY, self._tracker.state.to_dict(format_instant))
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._poll_loop, daemon=True, name="monitor-poll")
-        self._thread.start()
+        self._loop.start(self._poll_loop)
 
     def on_stop(self) -> None:
-        """Stop polling (waiting at most :data:`STOP_TIMEOUT_S`) and close the database."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_S)
-            if self._thread.is_alive():
-                log.warning("the monitor's poll did not stop within %g s", STOP_TIMEOUT_S)
-            self._thread = None
+        """Stop polling (waiting at most :data:`~pyros.service.loop_thread.STOP_TIMEOUT_S`), close the database."""
+        self._loop.stop()
         if self.database is not None:
             self.database.dispose()
 
@@ -192,12 +183,12 @@ class MonitorService(Service):
             reader = owned
         period = self.settings.period_s
         try:
-            while not self._stop.is_set():
+            while not self._loop.stopping.is_set():
                 try:
                     self.poll_once(reader)
                 except Exception:  # noqa: BLE001 - a poll that fails unexpectedly must not end the monitoring
                     log.exception("the monitor's poll failed")
-                if clock.wait_until(self._stop, next_multiple(clock.now(), period)):
+                if clock.wait_until(self._loop.stopping, next_multiple(clock.now(), period)):
                     return
         finally:
             if owned is not None:

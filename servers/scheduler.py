@@ -57,6 +57,7 @@ from pyros.scheduling.store import (
     stored_plan,
 )
 from pyros.service import CallContext, Quantity, Refusal, Service, command
+from pyros.service.loop_thread import LoopThread
 
 if TYPE_CHECKING:
     from pyros.astro import Sky
@@ -68,8 +69,6 @@ log = logging.getLogger(__name__)
 CURRENT_KEY = "/schedule/current"
 """The K/V key of the schedule being executed."""
 
-STOP_TIMEOUT_S = 10.0
-"""Wall seconds ``on_stop`` waits for the watcher to end."""
 
 PLAN_ATTEMPTS = 3
 """Plans tried in a row when the sequences change while one is computed."""
@@ -144,8 +143,7 @@ class SchedulerService(Service):
         self._night: tuple[float, float] | None = None
         self._night_planned: float | None = None   # start of the night whose night_start plan is done
         self._seen: _Seen | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread("scheduler-watch", "the scheduler's watcher")
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -166,18 +164,11 @@ class SchedulerService(Service):
             summary = current_schedule(session, get_clock().now())
         if summary is not None:
             self._publish(summary)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._watch_loop, daemon=True, name="scheduler-watch")
-        self._thread.start()
+        self._loop.start(self._watch_loop)
 
     def on_stop(self) -> None:
-        """Stop the watcher (waiting at most :data:`STOP_TIMEOUT_S`) and close the database."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_S)
-            if self._thread.is_alive():
-                log.warning("the scheduler's watcher did not stop within %g s", STOP_TIMEOUT_S)
-            self._thread = None
+        """Stop the watcher (waiting at most :data:`~pyros.service.loop_thread.STOP_TIMEOUT_S`), close the database."""
+        self._loop.stop()
         self.database.dispose()
 
     # ----------------------------------------------------------------- commands
@@ -366,14 +357,14 @@ class SchedulerService(Service):
 
     def _watch_loop(self) -> None:
         clock = get_clock()
-        while not self._stop.is_set():
+        while not self._loop.stopping.is_set():
             try:
                 self.watch_once()
             except NoNight as exc:  # a polar day: nothing to plan, nothing wrong
                 log.debug("%s", exc)
             except Exception:  # noqa: BLE001 - a failed look must not end the watching
                 log.exception("the scheduler's watcher failed")
-            if clock.wait_until(self._stop, next_multiple(clock.now(), self.watch_s)):
+            if clock.wait_until(self._loop.stopping, next_multiple(clock.now(), self.watch_s)):
                 return
 
 

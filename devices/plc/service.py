@@ -34,13 +34,12 @@ from pyros.clock import format_instant, get_clock
 from pyros.config import active_config
 from pyros.kv.publisher import KVPublisher
 from pyros.service import Refusal, command
+from pyros.service.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 
 DRIVERS = ("sim", "indi")
 """Drivers a PLC can use: the simulator, an INDI weather device (a TCP driver for the Beckhoff PLC comes later)."""
-STOP_TIMEOUT_S = 10.0
-"""Wall seconds ``on_stop`` waits for the poll thread to end."""
 
 
 def make_driver(name: str, driver: str, options: dict[str, Any]) -> PlcDriver:
@@ -102,8 +101,7 @@ class PlcService(DeviceService):
         self._last_good = -math.inf       # observatory time of the last good reading
         self._since = math.nan            # observatory time staleness is counted from before any good reading
         self._stale = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = LoopThread(f"poll-{self.name}", f"the poll of {self.name}")
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -117,27 +115,21 @@ class PlcService(DeviceService):
         with self._lock:
             self._since = get_clock().now()
         self.state.update(valid=False, stale=False, error=None, status_time=None)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._poll_loop, daemon=True, name=f"poll-{self.name}")
-        self._thread.start()
+        self._loop.start(self._poll_loop)
 
     def on_stop(self) -> None:
-        """Stop the poll and wait for it (at most :data:`STOP_TIMEOUT_S`), and any scenario being played."""
+        """Stop the poll and wait for it (at most :data:`~pyros.service.loop_thread.STOP_TIMEOUT_S`), and any
+        scenario being played."""
         super().on_stop()
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_TIMEOUT_S)
-            if self._thread.is_alive():
-                log.warning("the poll of %s did not stop within %g s", self.name, STOP_TIMEOUT_S)
-            self._thread = None
+        self._loop.stop()
 
     def _poll_loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._loop.stopping.is_set():
             try:
                 self.poll_once()
             except Exception:  # noqa: BLE001 - a poll that fails unexpectedly must not end the polling
                 log.exception("the poll of %s failed", self.name)
-            if get_clock().wait(self._stop, self.poll_s):
+            if get_clock().wait(self._loop.stopping, self.poll_s):
                 return
 
     # ----------------------------------------------------------------- reading and publishing
