@@ -10,7 +10,9 @@ quantity (:mod:`pyros.environment.synthesis`), feeds the safety state machine
 * ``/env/weather/<quantity>`` and ``/env/site/<quantity>`` = ``{value, unit, meaning, decision,
   sensor, valid, age_s}``.
 
-A PLC that has not answered for ``silent_after_s`` makes the site unsafe (culprit ``plc_silent``).
+A PLC that has not answered for ``silent_after_s`` makes the site unsafe (culprit ``plc_silent``);
+one that answers with a reading older than ``stale_after_s`` too (culprit ``plc_stale``, before the
+quantities, each ``stale``).
 Every ``history_every_s`` the valid values are stored in ``environment_history`` in one transaction.
 Commands: ``safety``, ``conditions``, ``thresholds``.
 """
@@ -226,6 +228,10 @@ class MonitorService(Service):
             if error is not None and not silent_for <= settings.silent_after_s:
                 silent = f"no answer from {settings.plc} for {silent_for:g} s (limit {settings.silent_after_s:g} s): " \
                          f"{error}"
+            stale = None
+            if self._measured_at is not None and now - self._measured_at > settings.stale_after_s:
+                stale = f"the reading of {settings.plc} is {round(now - self._measured_at, 1):g} s old " \
+                        f"(limit {settings.stale_after_s:g} s)"
             syntheses = synthesise_all(self._readings, self._measured_at, now, settings)
             self._syntheses = syntheses
         if failed:
@@ -233,7 +239,7 @@ class MonitorService(Service):
         if recovered:
             log.warning("the PLC (%s) answers again", settings.plc)
         previous = tracker.state
-        state = tracker.update(syntheses, now, silent=silent)
+        state = tracker.update(syntheses, now, silent=silent, stale=stale)
         self._publish(SAFETY_KEY, state.to_dict(format_instant))
         if previous.safe != state.safe:
             log.warning("the site is %s (%s)", "safe" if state.safe else "unsafe",

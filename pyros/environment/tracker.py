@@ -4,8 +4,8 @@ Fed with the quantities' syntheses (and whether the PLC is silent) at observator
 :class:`SafetyTracker`:
 
 * turns **unsafe at once** when any reason appears; the **culprit** is the first reason (the PLC's
-  silence first, then the quantities in their order) and **since** the instant it turned unsafe;
-  both stay while it remains unsafe, whatever else comes and goes;
+  silence first, then the age of its reading, then the quantities in their order) and **since** the
+  instant it turned unsafe; both stay while it remains unsafe, whatever else comes and goes;
 * turns **safe** only when no reason has been seen for ``hold_s`` without interruption: any reason
   during the hold starts it again, so weather flapping at a limit keeps the site unsafe;
 * starts unsafe with the culprit ``no_data``; the first clear judgement starts the hold, or makes
@@ -26,6 +26,8 @@ from pyros.environment.synthesis import QuantitySynthesis
 
 PLC_SILENT = "plc_silent"
 """The culprit when the PLC does not answer."""
+PLC_STALE = "plc_stale"
+"""The culprit when the PLC answers with a reading too old to judge (every quantity is stale)."""
 NO_DATA = "no_data"
 """The culprit before the first judgement."""
 
@@ -55,7 +57,8 @@ class SafetyState:
 
     Attributes:
         safe: Whether the site is safe.
-        culprit: What made it unsafe (a quantity, ``plc_silent`` or ``no_data``); None when safe.
+        culprit: What made it unsafe (a quantity, ``plc_silent``, ``plc_stale`` or ``no_data``); None when
+            safe.
         since: Observatory instant of the last change between safe and unsafe (or of the start).
         reasons: What is unsafe now (empty during the hold and when safe).
         safe_in_s: While unsafe with no reason left, the hold still to wait; 0 when safe; None while a
@@ -89,9 +92,16 @@ class SafetyState:
                 "time": format_instant(self.time)}
 
 
-def unsafe_reasons(syntheses: Iterable[QuantitySynthesis], silent: str | None = None) -> tuple[UnsafeReason, ...]:
-    """The reasons in a judgement: the PLC's silence first (if ``silent`` says why), then unsafe quantities."""
+def unsafe_reasons(syntheses: Iterable[QuantitySynthesis], silent: str | None = None,
+                   stale: str | None = None) -> tuple[UnsafeReason, ...]:
+    """The reasons in a judgement, the PLC's own first.
+
+    In order: the PLC's silence (if ``silent`` says why), the age of its reading (if ``stale`` says how
+    old), then the unsafe quantities in their order.
+    """
     reasons = [UnsafeReason(PLC_SILENT, "silent", silent)] if silent is not None else []
+    if stale is not None:
+        reasons.append(UnsafeReason(PLC_STALE, "stale", stale))
     reasons.extend(UnsafeReason(s.quantity, s.meaning, s.detail or s.meaning)
                    for s in syntheses if s.decision == "unsafe")
     return tuple(reasons)
@@ -129,9 +139,10 @@ class SafetyTracker:
         with self._lock:
             return self._state
 
-    def update(self, syntheses: Iterable[QuantitySynthesis], now: float, *, silent: str | None = None) -> SafetyState:
-        """Judge the site at ``now`` (see :meth:`update_reasons`)."""
-        return self.update_reasons(unsafe_reasons(syntheses, silent), now)
+    def update(self, syntheses: Iterable[QuantitySynthesis], now: float, *, silent: str | None = None,
+               stale: str | None = None) -> SafetyState:
+        """Judge the site at ``now`` (see :meth:`update_reasons` and :func:`unsafe_reasons`)."""
+        return self.update_reasons(unsafe_reasons(syntheses, silent, stale), now)
 
     def update_reasons(self, reasons: Iterable[UnsafeReason], now: float) -> SafetyState:
         """Judge the site at ``now`` from its reasons (none: clear) and return the new state.

@@ -6,7 +6,7 @@ import pytest
 
 from pyros.environment import MonitorSettings, Reading, SafetyTracker, synthesise_all
 from pyros.environment.synthesis import QuantitySynthesis
-from pyros.environment.tracker import NO_DATA, PLC_SILENT
+from pyros.environment.tracker import NO_DATA, PLC_SILENT, PLC_STALE
 
 T0 = 1_780_279_200.0
 SETTINGS = MonitorSettings.from_args()
@@ -107,6 +107,25 @@ def test_stale_invalid_and_silent_count_as_unsafe() -> None:
     tracker = started(clock)
     state = tracker.update(weather(clock.advance(1.0), rain=3.0), clock.now, silent="no answer for 11 s")
     assert state.culprit == PLC_SILENT and state.reasons[0].detail == "no answer for 11 s"
+
+
+def test_an_old_reading_is_named_plc_stale_after_the_silence_and_before_the_quantities() -> None:
+    clock = FakeClock()
+    tracker = started(clock)
+    state = tracker.update(weather(clock.advance(40.0), measured_at=T0), clock.now, stale="reading 40 s old")
+    assert state.culprit == PLC_STALE and (state.reasons[0].meaning, state.reasons[0].detail) == \
+        ("stale", "reading 40 s old")
+    assert [r.quantity for r in state.reasons[1:]] == ["rain_rate", "rain_detected", "wind_speed",
+                                                       "outside_humidity", "power"]
+
+    tracker = started(clock)
+    state = tracker.update(weather(clock.advance(40.0), measured_at=T0), clock.now, silent="no answer for 40 s",
+                           stale="reading 40 s old")
+    assert state.culprit == PLC_SILENT and [r.quantity for r in state.reasons[:2]] == [PLC_SILENT, PLC_STALE]
+
+    # a fresh reading again: the reason goes, the hold starts
+    state = tracker.update(weather(clock.advance(1.0)), clock.now)
+    assert (state.safe, state.culprit, state.reasons, state.safe_in_s) == (False, PLC_SILENT, (), HOLD)
 
 
 def test_the_hold_applies_at_start_unless_told_otherwise() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from devices.common.device_service import observatory_timing
 from devices.plc.sim import SimulatedPlc
+from devices.plc.status import PlcStatus
 from pyros.clock import Clock, get_clock, parse_instant, set_clock
 from pyros.db.engine import Database
 from pyros.db.models import EnvironmentSample
@@ -24,6 +26,7 @@ from tests.unit.test_service_support import call
 
 HOLD_S = 300.0
 SPEED = 100.0
+STALE_AFTER_S = 120.0
 
 
 class Recorder:
@@ -45,8 +48,10 @@ class Recorder:
             return self.values.get(key)
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[ServiceRuntime, SimulatedPlc, Recorder, str]]:
+@contextmanager
+def running_monitor(tmp_path: Path, reader_of: Callable[[SimulatedPlc], Callable[[], PlcStatus]] | None = None) \
+        -> Iterator[tuple[ServiceRuntime, SimulatedPlc, Recorder, str]]:
+    """A monitor at 100x reading a simulated PLC (through ``reader_of(plc)`` when given)."""
     previous = get_clock()
     set_clock(Clock.simulated(start=START, speed=SPEED))
     plc = SimulatedPlc(*observatory_timing(), seed=3)
@@ -54,7 +59,8 @@ def site(tmp_path: Path) -> Iterator[tuple[ServiceRuntime, SimulatedPlc, Recorde
     url = f"sqlite:///{tmp_path / 'history.db'}"
     # stale and silent limits generous for 100x (a read of the simulator takes about 2 observatory seconds)
     monitor = MonitorService(hold_s=HOLD_S, hold_at_start=False, history_every_s=60.0, database=url,
-                             stale_after_s=120.0, silent_after_s=60.0, reader=plc.read_status)
+                             stale_after_s=STALE_AFTER_S, silent_after_s=60.0,
+                             reader=plc.read_status if reader_of is None else reader_of(plc))
     monitor.on_kv_publisher(recorder)  # type: ignore[arg-type]
     runtime = ServiceRuntime(monitor)
     runtime.start()
@@ -63,6 +69,12 @@ def site(tmp_path: Path) -> Iterator[tuple[ServiceRuntime, SimulatedPlc, Recorde
     finally:
         runtime.close()
         set_clock(previous)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[ServiceRuntime, SimulatedPlc, Recorder, str]]:
+    with running_monitor(tmp_path) as running:
+        yield running
 
 
 def scenario(tmp_path: Path, name: str, value: float | None) -> Path:
@@ -126,6 +138,29 @@ def test_a_silent_plc_is_unsafe_with_plc_silent(site: tuple[ServiceRuntime, Simu
                what="stale values")
     conditions = call(runtime, "conditions").data
     assert "DeviceSilent" in conditions["plc_error"] and conditions["quantities"]["rain_rate"]["valid"] is False
+
+
+def test_a_plc_answering_with_an_old_reading_is_unsafe_with_plc_stale(tmp_path: Path) -> None:
+    frozen: list[PlcStatus] = []
+
+    def frozen_when_asked(plc: SimulatedPlc) -> Callable[[], PlcStatus]:
+        return lambda: frozen[0] if frozen else plc.read_status()
+
+    with running_monitor(tmp_path, frozen_when_asked) as (runtime, plc, recorder, _):
+        wait_until(lambda: safety(recorder).get("safe") is True, timeout=20, what="a safe site")
+        frozen.append(plc.read_status())  # from now on the PLC answers, always with this reading
+        wait_until(lambda: safety(recorder).get("safe") is False, timeout=20, what="unsafe on an old reading")
+        state = safety(recorder)
+        assert state["culprit"] == "plc_stale", state
+        first = state["reasons"][0]
+        assert first["meaning"] == "stale" and first["detail"].startswith("the reading of plc is ") and \
+            first["detail"].endswith(f" s old (limit {STALE_AFTER_S:g} s)"), first
+        assert all(r["meaning"] == "stale" for r in state["reasons"][1:]) and len(state["reasons"]) > 1
+        conditions = call(runtime, "conditions").data
+        assert conditions["plc_error"] is None  # it answers: not silent
+        frozen.clear()  # fresh readings again: the reason goes and the hold begins
+        wait_until(lambda: safety(recorder).get("reasons") == [], timeout=20, what="fresh readings")
+        assert safety(recorder)["culprit"] == "plc_stale" and safety(recorder)["safe"] is False
 
 
 def test_commands_and_history(site: tuple[ServiceRuntime, SimulatedPlc, Recorder, str]) -> None:
