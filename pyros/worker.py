@@ -11,6 +11,11 @@ Each slot watches the broker's liveness. When the broker falls silent for
 slot closes its socket and registers again on a new one, waiting between
 attempts with an exponential backoff (``reconnect_min`` doubling up to
 ``reconnect_max``) that is reset as soon as the broker is heard again.
+
+A broker that has not been heard yet is not *silent*, only not there yet (a worker often starts
+before its broker, e.g. under the supervisor that launches both): those attempts are logged at
+debug level, and one warning is given if no slot has heard the broker ``absent_warning_s``
+after the start.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ BatchHandler = Callable[[list[list[bytes]]], list[list[bytes]]]
 
 class _Slot:
     __slots__ = ("index", "name", "socket", "generation", "busy", "broker_expiry", "next_heartbeat",
-                 "reconnect_at", "backoff")
+                 "reconnect_at", "backoff", "heard")
 
     def __init__(self, index: int, name: bytes) -> None:
         self.index = index
@@ -56,6 +61,8 @@ class _Slot:
         self.next_heartbeat = 0.0
         self.reconnect_at = 0.0
         self.backoff = 0.0
+        self.heard = False
+        """Whether the broker has ever answered this slot."""
 
 
 class Worker:
@@ -80,6 +87,8 @@ class Worker:
             in the I/O thread once per poll with every request that arrived on
             any slot (e.g. to store them all in one transaction). Implies
             ``inline``; it must return exactly one reply per request.
+        absent_warning_s: Seconds after the start without hearing the broker on any slot before a
+            warning says it is absent (until then the attempts are logged at debug level).
     """
 
     def __init__(self, endpoint: str, handler: Handler, names: Sequence[str], *, slots: int = 4,
@@ -87,9 +96,11 @@ class Worker:
                  heartbeat_liveness: int = c.DEFAULT_HEARTBEAT_LIVENESS, reconnect_min: float = 0.05,
                  reconnect_max: float = 5.0, dialect: Dialect = Dialect.V2,
                  context: zmq.Context | None = None, inline: bool = False,
-                 batch_handler: BatchHandler | None = None) -> None:
+                 batch_handler: BatchHandler | None = None, absent_warning_s: float = 10.0) -> None:
         if slots < 1:
             raise ValueError("slots must be >= 1")
+        if not absent_warning_s >= 0:
+            raise ValueError(f"absent_warning_s must be >= 0, got {absent_warning_s!r}")
         if not names:
             raise ValueError("a worker needs at least one service name")
         for name in names:
@@ -102,6 +113,7 @@ class Worker:
         self.liveness = heartbeat_interval * heartbeat_liveness
         self.reconnect_min = reconnect_min
         self.reconnect_max = reconnect_max
+        self.absent_warning_s = float(absent_warning_s)
         self.dialect = dialect
         self.inline = inline or batch_handler is not None
         self.batch_handler = batch_handler
@@ -115,6 +127,8 @@ class Worker:
         self._thread: threading.Thread | None = None
         self.counts: Counter[str] = Counter()
         """Requests served, reconnections, dropped frames, late results."""
+        self._started_at = math.nan
+        self._absence_reported = False
 
     # -------------------------------------------------------------- lifecycle
 
@@ -139,6 +153,7 @@ class Worker:
     def run(self) -> None:
         """Serve until :meth:`stop` is called (blocking)."""
         now = time.monotonic()
+        self._started_at = now
         for slot in self._slots:
             self._connect(slot, now)
         try:
@@ -178,9 +193,7 @@ class Worker:
                         replaced = True
                     continue
                 if now >= slot.broker_expiry:
-                    self.counts["broker_silent"] += 1
-                    log.warning("broker silent for %.1f s on %s; reconnecting", self.liveness,
-                                slot.name.decode())
+                    self._broker_not_heard(slot, now)
                     self._drop_connection(slot, now)
                     replaced = True
                 elif now >= slot.next_heartbeat:
@@ -206,6 +219,11 @@ class Worker:
                 continue
             slot.broker_expiry = now + self.liveness
             slot.backoff = 0.0
+            if not slot.heard:
+                slot.heard = True
+                if self._absence_reported:
+                    self._absence_reported = False
+                    log.warning("the broker at %s answers %s at last", self.endpoint, slot.name.decode())
             if message.command is WorkerCommand.DISCONNECT:
                 self.counts["disconnected_by_broker"] += 1
                 self._drop_connection(slot, now, immediately=True)
@@ -275,6 +293,20 @@ class Worker:
                 slot.busy = None
 
     # ---------------------------------------------------------- connections
+
+    def _broker_not_heard(self, slot: _Slot, now: float) -> None:
+        """Log a slot's broker liveness running out: silent if it was heard before, else absent (yet)."""
+        if slot.heard:
+            self.counts["broker_silent"] += 1
+            log.warning("broker silent for %.1f s on %s; reconnecting", self.liveness, slot.name.decode())
+            return
+        self.counts["broker_absent"] += 1
+        log.debug("no broker at %s yet for %s; registering again", self.endpoint, slot.name.decode())
+        if not self._absence_reported and not any(s.heard for s in self._slots) \
+                and now - self._started_at >= self.absent_warning_s:
+            self._absence_reported = True
+            log.warning("no broker has answered at %s for %.0f s (%s); still trying", self.endpoint,
+                        now - self._started_at, ", ".join(self.names))
 
     def _connect(self, slot: _Slot, now: float) -> None:
         sock = self._context.socket(zmq.DEALER)

@@ -186,6 +186,48 @@ def test_worker_reconnects_after_broker_restart() -> None:
         broker.stop()
 
 
+def test_a_worker_started_before_its_broker_waits_quietly_then_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Not yet heard is not silent: debug lines until absent_warning_s, one warning, one when it answers."""
+    endpoint = free_endpoint()
+    caplog.set_level("DEBUG", logger="pyros.worker")
+
+    def messages(level: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "pyros.worker" and r.levelname == level]
+
+    worker = Worker(endpoint, echo_handler, ["echo"], slots=2, heartbeat_interval=0.05, reconnect_max=0.1,
+                    absent_warning_s=0.5).start()
+    broker = None
+    try:
+        wait_until(lambda: any("no broker has answered" in m for m in messages("WARNING")), timeout=10,
+                   what="the absence warning")
+        assert any("no broker at" in m for m in messages("DEBUG"))  # the attempts before it, at debug level
+        absent = [m for m in messages("WARNING") if "no broker has answered" in m]
+        assert len(absent) == 1 and endpoint in absent[0] and "(echo)" in absent[0], absent
+        assert not any("broker silent" in m for m in messages("WARNING"))
+        assert worker.counts["broker_absent"] >= 2 and worker.counts["broker_silent"] == 0
+
+        broker = BrokerProcess(endpoint, heartbeat_interval=0.05)
+        with Client(endpoint, timeout=10, retries=0) as client:
+            assert client.call("echo", "late")["cmd"] == "late"
+        wait_until(lambda: any("answers" in m and "at last" in m for m in messages("WARNING")), timeout=10,
+                   what="the broker's arrival reported")
+        assert len([m for m in messages("WARNING") if "no broker has answered" in m]) == 1
+
+        broker.kill()  # heard before, now gone: that is silence, and it is said as before
+        broker = None
+        wait_until(lambda: worker.counts["broker_silent"] >= 1, timeout=10, what="silence noticed")
+        assert any("broker silent" in m for m in messages("WARNING"))
+    finally:
+        worker.stop()
+        if broker is not None:
+            broker.stop()
+
+
+def test_a_negative_absent_warning_is_refused() -> None:
+    with pytest.raises(ValueError, match="absent_warning_s must be >= 0"):
+        Worker("tcp://127.0.0.1:1", echo_handler, ["echo"], absent_warning_s=-1.0)
+
+
 def test_garbage_leaves_the_broker_serving(broker: BrokerProcess, echo_worker: Worker, zctx: zmq.Context) -> None:
     rng = random.Random(1234)
     headers = [b"", b"MDPC01", b"MDPW01", b"MDPC02", b"MDPW02", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06"]
