@@ -118,8 +118,7 @@ class PlcService(DeviceService):
         self._loop.start(self._poll_loop)
 
     def on_stop(self) -> None:
-        """Stop the poll and wait for it (at most :data:`~pyros.service.loop_thread.STOP_TIMEOUT_S`), and any
-        scenario being played."""
+        """Stop any scenario being played, then the poll (waited for, at most ``LoopThread.stop_timeout_s``)."""
         super().on_stop()
         self._loop.stop()
 
