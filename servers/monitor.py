@@ -37,7 +37,7 @@ from pyros.db.migrate import upgrade
 from pyros.db.models import EnvironmentSample
 from pyros.environment.readings import Reading
 from pyros.environment.settings import MonitorSettings
-from pyros.environment.synthesis import QuantitySynthesis, synthesise_all
+from pyros.environment.synthesis import STALE, QuantitySynthesis, synthesise_all
 from pyros.environment.tracker import SafetyState, SafetyTracker
 from pyros.errors import PyrosError
 from pyros.service import Service, command
@@ -228,12 +228,12 @@ class MonitorService(Service):
             if error is not None and not silent_for <= settings.silent_after_s:
                 silent = f"no answer from {settings.plc} for {silent_for:g} s (limit {settings.silent_after_s:g} s): " \
                          f"{error}"
-            stale = None
-            if self._measured_at is not None and now - self._measured_at > settings.stale_after_s:
-                stale = f"the reading of {settings.plc} is {round(now - self._measured_at, 1):g} s old " \
-                        f"(limit {settings.stale_after_s:g} s)"
             syntheses = synthesise_all(self._readings, self._measured_at, now, settings)
             self._syntheses = syntheses
+            # every quantity comes from the same reading: the synthesis's staleness is the reading's
+            aged = next((s for s in syntheses if s.meaning == STALE), None)
+            stale = None if aged is None else \
+                f"the reading of {settings.plc} is {aged.age_s:g} s old (limit {settings.stale_after_s:g} s)"
         if failed:
             log.warning("the PLC (%s) does not answer: %s", settings.plc, error)
         if recovered:
